@@ -1,0 +1,29 @@
+# The two commands of the README. Everything installs into .venv; torch is pinned to the CPU
+# build that lies on this kind of machine's disk (an unpinned torch pulls several GB of CUDA).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= hub:iarbel/amazon-product-data-filter
+ARGS ?=
+TORCH ?= torch==2.13.0
+
+.PHONY: install run test lint clean
+
+$(BIN)/alloop: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[dev]"
+	touch $@
+
+install: $(BIN)/alloop
+
+run: install
+	$(BIN)/alloop run --data "$(DATA)" $(ARGS)
+
+test: install
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,5 @@
+"""``python -m alloop`` is ``alloop``."""
+
+from alloop.cli import main
+
+main()

@@ -1,0 +1,279 @@
+"""The ``alloop`` command line. Bad input: one line on stderr, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from alloop.data import DEFAULT_DATA, TextDataset
+from alloop.errors import AlloopError
+from alloop.experiment import RunConfig, default_out_dir, run_experiment
+from alloop.loop import CycleResult
+from alloop.loop.initial import INITIAL_STRATEGIES
+from alloop.models import CLASSIFIERS, ModelConfig
+from alloop.models.encoder import Progress as ProgressFn
+from alloop.report import summarise
+from alloop.strategies import STRATEGIES
+
+try:  # typer >= 0.22 vendors click; older versions use click itself
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException  # type: ignore[assignment,no-redef]
+
+app = typer.Typer(
+    help="Active learning for text classification: compare query strategies on labelled data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+class RichObserver:
+    """Progress bars and a per-cycle table on the terminal."""
+
+    def __init__(self, config: RunConfig, console: Console):
+        self.config = config
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.overall: int | None = None
+
+    def __enter__(self) -> RichObserver:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def loaded(self, data: TextDataset) -> None:
+        self.console.print(f"[bold]data[/]: {data.summary()}")
+        for note in data.notes:
+            self.console.print(f"  [yellow]note[/]: {note}")
+        per_strategy = self._cycles_per_strategy(len(data.pool_texts))
+        total = per_strategy * len(self.config.strategies) if per_strategy else None
+        self.overall = self.progress.add_task("cycles", total=total)
+
+    def _cycles_per_strategy(self, pool_size: int) -> int | None:
+        c = self.config
+        bounds = []
+        if c.cycles is not None:
+            bounds.append(c.cycles + 1)
+        initial = c.initial if c.initial >= 1 else round(c.initial * pool_size)
+        limit = min(c.budget, pool_size) if c.budget is not None else pool_size
+        if c.budget is not None or not bounds:
+            bounds.append(math.ceil(max(0, limit - initial) / c.query_size) + 1)
+        return min(bounds) if bounds else None
+
+    def task(self, description: str, total: int) -> ProgressFn:
+        task_id = self.progress.add_task(description, total=total)
+
+        def advance(n: int) -> None:
+            self.progress.advance(task_id, n)
+            if self.progress.tasks[task_id].finished:
+                self.progress.remove_task(task_id)
+
+        return advance
+
+    def strategy_started(self, strategy: str, seed: int) -> None:
+        self.console.rule(f"[bold]{strategy}[/] (seed {seed})")
+        self.console.print(
+            f"{'cycle':>5} {'labels':>7} {'macro-F1':>9} {'accuracy':>9} {'fit s':>7} {'score s':>8}"
+        )
+
+    def cycle_done(self, strategy: str, seed: int, r: CycleResult) -> None:
+        line = (
+            f"{r.cycle:>5} {r.n_labelled:>7} {r.scores.macro_f1:>9.4f} {r.scores.accuracy:>9.4f}"
+            f" {r.fit_seconds:>7.2f} {r.score_seconds:>8.2f}"
+        )
+        if r.stop_reason:
+            line += f"  [dim]stop: {r.stop_reason}[/]"
+        self.console.print(line)
+        if self.overall is not None:
+            self.progress.advance(self.overall)
+            if r.stop_reason:  # a strategy that stopped early frees its remaining cycles
+                task = self.progress.tasks[self.overall]
+                remaining = self._cycles_per_strategy(0) or 0
+                if task.total is not None and remaining > r.cycle + 1:
+                    self.progress.update(self.overall, total=task.total - (remaining - r.cycle - 1))
+
+
+def _summary_table(cycles) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(title="strategies compared")
+    for column in ("strategy", "labels", "final macro-F1", "best macro-F1", "seconds", "stopped by"):
+        table.add_column(column, justify="left" if column in ("strategy", "stopped by") else "right")
+    for row in summarise(cycles).itertuples():
+        table.add_row(
+            str(row.strategy),
+            str(row.labels),
+            f"{row.final_macro_f1:.4f}",
+            f"{row.best_macro_f1:.4f}",
+            f"{row.seconds:.1f}",
+            str(row.stop_reason),
+        )
+    return table
+
+
+@app.command()
+def run(
+    data: Annotated[
+        str,
+        typer.Option(help="hub:NAME for a Hugging Face dataset, or a .parquet/.csv/.jsonl file or folder."),
+    ] = DEFAULT_DATA,
+    text: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Text column; repeat to join several (list columns are joined too). [default: title]"
+        ),
+    ] = None,
+    label: Annotated[str, typer.Option(help="Label column.")] = "category",
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Column of unique item ids. [default: row number]")
+    ] = None,
+    test_size: Annotated[
+        float, typer.Option(help="Test share held out when the data has no test split.")
+    ] = 0.2,
+    balanced_test: Annotated[
+        bool, typer.Option(help="Cap every test class at the size of the smallest, as the seed does.")
+    ] = False,
+    classifier: Annotated[str, typer.Option(help=f"One of: {', '.join(CLASSIFIERS)}.")] = "bert-frozen",
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Repeatable; one of: {', '.join(STRATEGIES)}. [default: all four]"),
+    ] = None,
+    initial: Annotated[
+        float, typer.Option(help="Initial labelled set: a fraction of the pool (0.2) or a count (100).")
+    ] = 100,
+    initial_strategy: Annotated[
+        str,
+        typer.Option(
+            help=f"One of: {', '.join(INITIAL_STRATEGIES)}. stratified uses the gold labels (as the seed); "
+            "random does not."
+        ),
+    ] = "stratified",
+    query_size: Annotated[int, typer.Option(help="Items queried per cycle.")] = 10,
+    cycles: Annotated[int | None, typer.Option(help="Stop after this many query rounds.")] = 10,
+    budget: Annotated[
+        int | None, typer.Option(help="Stop when this many items are labelled, the initial set included.")
+    ] = None,
+    target_f1: Annotated[float | None, typer.Option(help="Stop when test macro-F1 reaches this.")] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the split, the initial set, tie-breaks and training.")] = 0,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Hub id or local folder of a BERT-family encoder. [default: all-MiniLM-L6-v2, offline]"
+        ),
+    ] = None,
+    max_length: Annotated[int, typer.Option(help="Tokens kept per text (bert, bert-frozen).")] = 64,
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per cycle (bert).")] = 3,
+    lr: Annotated[float, typer.Option(help="Encoder learning rate (bert).")] = 1e-4,
+    head_lr: Annotated[float, typer.Option(help="Classification head learning rate (bert).")] = 1e-3,
+    batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size (bert).")] = 16,
+    warm_start: Annotated[
+        bool,
+        typer.Option(
+            help="bert: keep fine-tuning one model across cycles (the seed's way; cheaper, but early "
+            "batches bias it) instead of retraining from the pretrained weights each cycle."
+        ),
+    ] = False,
+    max_steps: Annotated[
+        int | None, typer.Option(help="bert: cap optimiser steps per cycle (for smoke tests).")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="torch device. [default: cuda when present, else cpu]")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
+) -> None:
+    """Simulate active learning on labelled data and compare query strategies."""
+    config = RunConfig(
+        data=data,
+        text=tuple(text or ["title"]),
+        label=label,
+        id_column=id_column,
+        test_size=test_size,
+        balanced_test=balanced_test,
+        strategies=tuple(strategy or STRATEGIES),
+        initial=initial,
+        initial_strategy=initial_strategy,
+        query_size=query_size,
+        cycles=cycles,
+        budget=budget,
+        target_f1=target_f1,
+        seed=seed,
+        model=ModelConfig(
+            classifier=classifier,
+            model=model,
+            max_length=max_length,
+            epochs=epochs,
+            lr=lr,
+            head_lr=head_lr,
+            batch_size=batch_size,
+            warm_start=warm_start,
+            max_steps=max_steps,
+            device=device,
+        ),
+    ).validate()
+    if classifier not in CLASSIFIERS:
+        raise AlloopError(f"unknown classifier {classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
+    out_dir = out or default_out_dir()
+    console = Console()
+    with RichObserver(config, console) as observer:
+        cycles_table = run_experiment(config, out_dir, observer)
+    console.print(_summary_table(cycles_table))
+    console.print(
+        f"[bold]wrote[/] {out_dir}/: config.json cycles.csv queried.csv per_class.csv "
+        "summary.csv learning_curves.png"
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the alloop version."""
+    from alloop import __version__
+
+    print(__version__)
+
+
+def main() -> None:
+    """Entry point: turns every user error into one line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except AlloopError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except ClickException as exc:
+        message = exc.format_message()
+        if not message:  # bare `alloop`: the help was shown
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        err.print(f"[red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

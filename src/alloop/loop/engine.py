@@ -1,0 +1,141 @@
+"""The active-learning loop: train, evaluate, stop or query, label — by item id, never by shifting
+positions, so every label stays with its own item however many cycles run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from alloop.errors import AlloopError
+from alloop.metrics import Scores, evaluate
+from alloop.models.base import Classifier
+from alloop.oracle import Oracle
+from alloop.stopping import LabelBudget, LoopState, PoolExhausted, StoppingCriterion, first_reason
+from alloop.strategies import Strategy
+from alloop.strategies.selection import check_k
+
+
+@dataclass
+class CycleResult:
+    """One cycle: the model trained on ``n_labelled`` items, its test scores, and the batch it
+    queried afterwards (labelled for the next cycle; empty when the loop stopped here)."""
+
+    cycle: int
+    n_labelled: int
+    scores: Scores
+    queried_ids: list[object] = field(default_factory=list)
+    queried_labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    fit_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    score_seconds: float = 0.0
+    query_seconds: float = 0.0
+    stop_reason: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.fit_seconds + self.eval_seconds + self.score_seconds + self.query_seconds
+
+
+class ActiveLearner:
+    """Runs one strategy from one initial set until a stopping criterion fires.
+
+    Items are known by position in ``pool_texts`` inside the loop and by ``pool_ids`` towards the
+    oracle; labels are stored per position as they arrive, so training texts and labels are
+    always taken with the same index array.
+    """
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        strategy: Strategy,
+        oracle: Oracle,
+        pool_texts: Sequence[str],
+        pool_ids: Sequence[object],
+        test_texts: Sequence[str],
+        test_labels: np.ndarray,
+        classes: Sequence[str],
+        query_size: int = 10,
+        stopping: Sequence[StoppingCriterion] = (),
+        seed: int = 0,
+    ):
+        if len(pool_texts) != len(pool_ids):
+            raise AlloopError(f"{len(pool_texts)} pool texts but {len(pool_ids)} ids")
+        self.classifier = classifier
+        self.strategy = strategy
+        self.oracle = oracle
+        self.pool_texts = list(pool_texts)
+        self.pool_ids = np.asarray(pool_ids, dtype=object)
+        self.test_texts = list(test_texts)
+        self.test_labels = np.asarray(test_labels)
+        self.classes = list(classes)
+        self.query_size = check_k(query_size)
+        self.stopping: list[StoppingCriterion] = [*stopping, PoolExhausted()]
+        budgets = [c.n for c in stopping if isinstance(c, LabelBudget)]
+        self.max_labels = min(budgets) if budgets else None
+        self.rng = np.random.default_rng(seed)
+        self.labels = np.full(len(self.pool_texts), -1, dtype=np.int64)
+        self.order: list[int] = []  # labelled positions in the order they were labelled
+
+    @property
+    def labelled(self) -> np.ndarray:
+        return np.asarray(self.order, dtype=np.int64)
+
+    def _label(self, positions: np.ndarray) -> np.ndarray:
+        labels = self.oracle.label(list(self.pool_ids[positions]))
+        if len(labels) != len(positions):
+            raise AlloopError(f"the oracle answered {len(labels)} labels for {len(positions)} items")
+        if (self.labels[positions] >= 0).any():
+            raise AlloopError("an item was queried twice; strategies must pick unlabelled items")
+        self.labels[positions] = labels
+        self.order.extend(int(p) for p in positions)
+        return labels
+
+    def run(self, initial: np.ndarray, start_cycle: int = 0) -> Iterator[CycleResult]:
+        """Label ``initial``, then yield one result per cycle until a criterion fires."""
+        initial = np.asarray(initial, dtype=np.int64)
+        if len(np.unique(initial)) != len(initial):
+            raise AlloopError("the initial set holds an item twice")
+        if self.max_labels is not None and len(initial) > self.max_labels:
+            raise AlloopError(
+                f"the initial set ({len(initial)}) is larger than --budget {self.max_labels}; "
+                "raise the budget or lower --initial"
+            )
+        self._label(initial)
+        cycle = start_cycle
+        while True:
+            result = self._cycle(cycle)
+            yield result
+            if result.stop_reason:
+                return
+            cycle += 1
+
+    def _cycle(self, cycle: int) -> CycleResult:
+        positions = self.labelled
+        t0 = time.perf_counter()
+        self.classifier.fit([self.pool_texts[i] for i in positions], self.labels[positions])
+        t1 = time.perf_counter()
+        predicted = self.classifier.predict_proba(self.test_texts).argmax(axis=1)
+        scores = evaluate(self.test_labels, predicted, self.classes)
+        t2 = time.perf_counter()
+        unlabelled = np.flatnonzero(self.labels < 0)
+        state = LoopState(cycle, len(positions), len(unlabelled), scores.macro_f1)
+        result = CycleResult(cycle, len(positions), scores, fit_seconds=t1 - t0, eval_seconds=t2 - t1)
+        result.stop_reason = first_reason(self.stopping, state)
+        if result.stop_reason:
+            return result
+        k = self.query_size
+        if self.max_labels is not None:
+            k = min(k, self.max_labels - len(positions))
+        if self.strategy.needs_proba:
+            proba = self.classifier.predict_proba([self.pool_texts[i] for i in unlabelled])
+        else:
+            proba = np.empty((len(unlabelled), 0))
+        t3 = time.perf_counter()
+        picks = unlabelled[self.strategy(proba, k, self.rng)]
+        result.queried_labels = self._label(picks)
+        result.queried_ids = list(self.pool_ids[picks])
+        result.score_seconds, result.query_seconds = t3 - t2, time.perf_counter() - t3
+        return result

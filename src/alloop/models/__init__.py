@@ -1,0 +1,66 @@
+"""Classifiers behind one protocol: ``fit(texts, labels)`` and ``predict_proba(texts)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alloop.errors import AlloopError
+from alloop.models.base import Classifier
+from alloop.models.encoder import Encoder
+from alloop.models.finetune import FineTunedClassifier
+from alloop.models.frozen import FrozenEncoderClassifier
+from alloop.models.tfidf import TfidfClassifier
+
+CLASSIFIERS = ("tfidf", "bert-frozen", "bert")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that decides which classifier is built and how it trains."""
+
+    classifier: str = "bert-frozen"
+    model: str | None = None
+    max_length: int = 64
+    epochs: int = 3
+    lr: float = 1e-4
+    head_lr: float = 1e-3
+    batch_size: int = 16
+    warm_start: bool = False
+    max_steps: int | None = None
+    device: str | None = None
+
+
+def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], Classifier]:
+    """A function seed -> fresh classifier. Transformer classifiers share one ``Encoder``, so the
+    model loads once and every text is tokenised and embedded once per run."""
+    if config.classifier not in CLASSIFIERS:
+        raise AlloopError(f"unknown classifier {config.classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
+    if config.classifier == "tfidf":
+        return lambda seed: TfidfClassifier(n_classes, seed=seed)
+    encoder = Encoder(config.model, max_length=config.max_length, device=config.device)
+    if config.classifier == "bert-frozen":
+        return lambda seed: FrozenEncoderClassifier(encoder, n_classes, seed=seed)
+    return lambda seed: FineTunedClassifier(
+        encoder,
+        n_classes,
+        seed=seed,
+        epochs=config.epochs,
+        lr=config.lr,
+        head_lr=config.head_lr,
+        batch_size=config.batch_size,
+        warm_start=config.warm_start,
+        max_steps=config.max_steps,
+    )
+
+
+__all__ = [
+    "CLASSIFIERS",
+    "Classifier",
+    "Encoder",
+    "FineTunedClassifier",
+    "FrozenEncoderClassifier",
+    "ModelConfig",
+    "TfidfClassifier",
+    "classifier_factory",
+]

@@ -1,0 +1,165 @@
+"""Fine-tuning the whole encoder, with a recipe that does not collapse at small budgets.
+
+Recipe (LP-FT, Kumar et al. 2022): a linear probe first — logistic regression on the frozen,
+mean-pooled embeddings, which are cached and cost nothing after the first cycle — initialises the
+head; then encoder and head are fine-tuned together, the head with its own, larger learning rate.
+The stock [CLS] head with one learning rate reached macro-F1 0.04 at 100 labels here; starting
+from the probe, the model starts where ``bert-frozen`` ends and fine-tuning only has to improve it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from alloop.models.base import check_fit_input
+from alloop.models.encoder import Encoder, Progress, encode, mean_pool
+from alloop.models.frozen import fit_linear_head
+
+MASKED_LOGIT = -30.0
+"""Bias of a class with no labelled example yet: the probe cannot place it, so it starts near 0."""
+
+
+class MeanPoolClassifier(nn.Module):
+    """Encoder, mean pooling over tokens, L2 normalisation, and a linear head."""
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, n_classes: int):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(hidden_size, n_classes)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(mean_pool(hidden, attention_mask))
+
+
+class FineTunedClassifier:
+    """Fine-tunes the encoder each cycle; from the pretrained weights unless ``warm_start``.
+
+    Retraining from scratch costs the same each cycle and cannot drift; warm start (the seed's way)
+    continues from the previous cycle's weights, which is cheaper per label learned but lets early,
+    biased batches shape the model for good. Both are seeded.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        n_classes: int,
+        seed: int = 0,
+        epochs: int = 3,
+        lr: float = 1e-4,
+        head_lr: float = 1e-3,
+        batch_size: int = 16,
+        warm_start: bool = False,
+        linear_probe: bool = True,
+        probe_C: float = 30.0,
+        max_steps: int | None = None,
+    ):
+        self.encoder = encoder
+        self.n_classes = n_classes
+        self.seed = seed
+        self.epochs = epochs
+        self.lr = lr
+        self.head_lr = head_lr
+        self.batch_size = batch_size
+        self.warm_start = warm_start
+        self.linear_probe = linear_probe
+        self.probe_C = probe_C
+        self.max_steps = max_steps
+        self.progress: Progress | None = None
+        self._module: MeanPoolClassifier | None = None
+        self._fits = 0
+
+    def _new_module(self, texts: Sequence[str], labels: np.ndarray) -> MeanPoolClassifier:
+        module = MeanPoolClassifier(self.encoder.fresh_copy(), self.encoder.hidden_size, self.n_classes)
+        if self.linear_probe:
+            head = fit_linear_head(self.encoder.embed(texts), labels, self.probe_C, self.seed)
+            weight = np.zeros((self.n_classes, self.encoder.hidden_size), dtype=np.float32)
+            bias = np.full(self.n_classes, MASKED_LOGIT, dtype=np.float32)
+            if head is None:  # one class labelled: predict it until others arrive
+                bias[labels[0]] = 0.0
+            elif len(head.classes_) == 2:  # binary LR keeps one weight vector: w for class 1
+                weight[head.classes_[1]], bias[head.classes_[1]] = head.coef_[0], head.intercept_[0]
+                bias[head.classes_[0]] = 0.0
+            else:
+                weight[head.classes_], bias[head.classes_] = head.coef_, head.intercept_
+            with torch.no_grad():
+                module.head.weight.copy_(torch.from_numpy(weight))
+                module.head.bias.copy_(torch.from_numpy(bias))
+        return module.to(self.encoder.device)
+
+    def fit(self, texts: Sequence[str], labels: np.ndarray) -> FineTunedClassifier:
+        labels = check_fit_input(texts, labels, self.n_classes)
+        texts = list(texts)
+        seed = self.seed + 1000 * self._fits  # a new but reproducible stream per cycle
+        self._fits += 1
+        with torch.random.fork_rng(devices=[]):  # dropout draws from torch's global RNG
+            torch.manual_seed(seed)
+            if self._module is None or not self.warm_start:
+                self._module = self._new_module(texts, labels)
+            self._train(self._module, texts, labels, np.random.default_rng(seed))
+        return self
+
+    def _train(
+        self, module: MeanPoolClassifier, texts: list[str], labels: np.ndarray, rng: np.random.Generator
+    ) -> None:
+        token_ids = self.encoder.tokenize(texts)
+        steps_per_epoch = -(-len(texts) // self.batch_size)
+        total = steps_per_epoch * self.epochs
+        if self.max_steps is not None:
+            total = min(total, self.max_steps)
+        if total == 0:
+            return
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": module.encoder.parameters(), "lr": self.lr},
+                {"params": module.head.parameters(), "lr": self.head_lr},
+            ],
+            weight_decay=0.01,
+        )
+        warmup = max(1, total // 10)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+        )
+        target = torch.from_numpy(labels).to(self.encoder.device)
+        module.train()
+        step = 0
+        while step < total:
+            for positions, batch in self.encoder.batches(
+                token_ids, self.batch_size, order=rng.permutation(len(texts))
+            ):
+                loss = nn.functional.cross_entropy(module(**batch), target[positions])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+                optimizer.step()
+                schedule.step()
+                step += 1
+                if self.progress:
+                    self.progress(len(positions))
+                if step >= total:
+                    break
+        module.eval()
+
+    def _require(self) -> MeanPoolClassifier:
+        if self._module is None:
+            raise RuntimeError("call fit before predict_proba")
+        return self._module
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        module = self._require()
+        token_ids = self.encoder.tokenize(texts)
+        out = np.empty((len(texts), self.n_classes), dtype=np.float64)
+        with torch.inference_mode():
+            for positions, batch in self.encoder.batches(token_ids, self.encoder.batch_size):
+                out[positions] = torch.softmax(module(**batch).float(), dim=-1).cpu().numpy()
+                if self.progress:
+                    self.progress(len(positions))
+        return out
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Mean-pooled embeddings from the fine-tuned encoder (for diversity-aware strategies)."""
+        return encode(self.encoder, self._require().encoder, texts, self.progress)

@@ -1,0 +1,55 @@
+"""Frozen encoder + logistic regression: the fast mode.
+
+The pool is embedded once (the ``Encoder`` caches per text); each cycle only refits a linear head,
+which takes well under a second on thousands of items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from alloop.models.base import check_fit_input, constant_proba, expand_proba
+from alloop.models.encoder import Encoder, Progress
+
+
+def fit_linear_head(
+    features: np.ndarray, labels: np.ndarray, C: float, seed: int
+) -> LogisticRegression | None:
+    """Multinomial logistic regression on embeddings; None when only one class is labelled."""
+    if len(np.unique(labels)) < 2:
+        return None
+    return LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(features, labels)
+
+
+class FrozenEncoderClassifier:
+    """Mean-pooled embeddings of a frozen encoder, and a logistic-regression head."""
+
+    def __init__(self, encoder: Encoder, n_classes: int, seed: int = 0, C: float = 30.0):
+        self.encoder = encoder
+        self.n_classes = n_classes
+        self.seed = seed
+        self.C = C
+        self.progress: Progress | None = None
+        self._head: LogisticRegression | None = None
+        self._seen: np.ndarray | None = None
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Frozen embeddings (cached in the shared encoder); also what diversity strategies use."""
+        return self.encoder.embed(texts, progress or self.progress)
+
+    def fit(self, texts: Sequence[str], labels: np.ndarray) -> FrozenEncoderClassifier:
+        labels = check_fit_input(texts, labels, self.n_classes)
+        self._seen = np.unique(labels)
+        self._head = fit_linear_head(self.embed(texts), labels, self.C, self.seed)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self._seen is None:
+            raise RuntimeError("call fit before predict_proba")
+        if self._head is None:
+            return constant_proba(len(texts), int(self._seen[0]), self.n_classes)
+        proba = self._head.predict_proba(self.embed(texts))
+        return expand_proba(proba, self._head.classes_, self.n_classes)

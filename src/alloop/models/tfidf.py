@@ -1,0 +1,48 @@
+"""TF-IDF + logistic regression: the instant baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from alloop.models.base import check_fit_input, constant_proba, expand_proba
+
+
+class TfidfClassifier:
+    """Word 1-2-gram TF-IDF (sublinear tf) and a multinomial logistic regression.
+
+    The vectoriser is refit on the labelled texts each cycle, as a user with only those texts would.
+    """
+
+    def __init__(self, n_classes: int, seed: int = 0, C: float = 30.0, max_features: int = 200_000):
+        self.n_classes = n_classes
+        self.seed = seed
+        self.C = C
+        self.max_features = max_features
+        self._pipeline: Pipeline | None = None
+        self._seen: np.ndarray | None = None
+
+    def fit(self, texts: Sequence[str], labels: np.ndarray) -> TfidfClassifier:
+        labels = check_fit_input(texts, labels, self.n_classes)
+        self._seen = np.unique(labels)
+        if len(self._seen) < 2:
+            self._pipeline = None
+            return self
+        self._pipeline = make_pipeline(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=self.max_features),
+            LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed),
+        )
+        self._pipeline.fit(list(texts), labels)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self._seen is None:
+            raise RuntimeError("call fit before predict_proba")
+        if self._pipeline is None:
+            return constant_proba(len(texts), int(self._seen[0]), self.n_classes)
+        proba = self._pipeline.predict_proba(list(texts))
+        return expand_proba(proba, self._pipeline.classes_, self.n_classes)

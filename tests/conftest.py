@@ -1,0 +1,39 @@
+"""Shared fixtures. Real data is read by path from ../shared/data beside the checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the suite may wait on the network
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("ALLOOP_SHARED_DATA", ROOT.parent / "shared" / "data"))
+AMAZON_IN = SHARED_DATA / "amazon-in-products" / "amazon_in_products.parquet"
+IARBEL_SAMPLE = SHARED_DATA / "iarbel-sample"
+
+
+@pytest.fixture(scope="session")
+def amazon_in() -> Path:
+    if not AMAZON_IN.exists():
+        pytest.fail(f"real data missing: {AMAZON_IN} (../shared must sit beside the checkout)")
+    return AMAZON_IN
+
+
+@pytest.fixture(scope="session")
+def iarbel_sample() -> Path:
+    if not IARBEL_SAMPLE.exists():
+        pytest.fail(f"real data missing: {IARBEL_SAMPLE}")
+    return IARBEL_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The offline default encoder, loaded once for the whole session."""
+    from alloop.models import Encoder
+
+    return Encoder(max_length=32)

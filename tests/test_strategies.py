@@ -1,0 +1,109 @@
+"""Each strategy against matrices computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alloop.errors import AlloopError
+from alloop.strategies import STRATEGIES, get_strategy, top_k
+from alloop.strategies.uncertainty import entropy, least_confidence, margin
+
+P = np.array(
+    [
+        [0.90, 0.05, 0.05],  # confident
+        [0.40, 0.35, 0.25],  # margin 0.05, top 0.40
+        [0.34, 0.33, 0.33],  # near uniform: margin 0.01, top 0.34, max entropy
+        [0.50, 0.50, 0.00],  # margin 0, top 0.50, entropy ln 2
+        [0.70, 0.20, 0.10],
+    ]
+)
+
+
+def test_least_confidence_scores_are_one_minus_top_probability():
+    np.testing.assert_allclose(least_confidence(P), [0.10, 0.60, 0.66, 0.50, 0.30])
+
+
+def test_entropy_scores_by_hand():
+    expected = [
+        -(0.9 * np.log(0.9) + 2 * 0.05 * np.log(0.05)),
+        -(0.4 * np.log(0.4) + 0.35 * np.log(0.35) + 0.25 * np.log(0.25)),
+        -(0.34 * np.log(0.34) + 2 * 0.33 * np.log(0.33)),
+        np.log(2),  # the zero column adds nothing: 0 log 0 = 0
+        -(0.7 * np.log(0.7) + 0.2 * np.log(0.2) + 0.1 * np.log(0.1)),
+    ]
+    np.testing.assert_allclose(entropy(P), expected)
+
+
+def test_margin_scores_are_minus_top_two_gap():
+    np.testing.assert_allclose(margin(P), [-0.85, -0.05, -0.01, 0.0, -0.50], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("least-confidence", [2, 1, 3]),  # 0.66 > 0.60 > 0.50
+        ("entropy", [2, 1, 4]),  # 1.0985 > 1.0805 > 0.8018 (row 3: 0.6931)
+        ("margin", [3, 2, 1]),  # gaps 0 < 0.01 < 0.05
+    ],
+)
+def test_strategies_pick_the_hand_ranked_items(name, expected):
+    picked = get_strategy(name)(P, 3, np.random.default_rng(0))
+    assert picked.tolist() == expected
+
+
+def test_the_strategies_disagree_where_they_should():
+    """Row 3 (50/50 over two classes) is margin's first pick but only entropy's fourth."""
+    rng = np.random.default_rng(0)
+    assert get_strategy("margin")(P, 1, rng).tolist() == [3]
+    assert get_strategy("entropy")(P, 1, rng).tolist() == [2]
+
+
+def test_ties_are_broken_by_the_seeded_rng_not_by_position():
+    scores = np.array([0.5, 0.9, 0.5, 0.5, 0.5, 0.1])
+    firsts = set()
+    for seed in range(40):
+        picked = top_k(scores, 2, np.random.default_rng(seed))
+        assert picked[0] == 1  # the clear winner always comes first
+        assert picked[1] in {0, 2, 3, 4}
+        firsts.add(int(picked[1]))
+    assert firsts == {0, 2, 3, 4}  # every tied item gets drawn for some seed
+    again = [top_k(scores, 2, np.random.default_rng(7)).tolist() for _ in range(3)]
+    assert again[0] == again[1] == again[2]  # same seed, same batch
+
+
+def test_permuted_rows_score_as_exact_ties_for_entropy():
+    p = np.array([[0.2, 0.3, 0.5], [0.5, 0.2, 0.3], [0.3, 0.5, 0.2]])
+    assert len(set(entropy(p).tolist())) == 1
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_a_batch_never_holds_an_item_twice(name):
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet(np.ones(5), size=200)
+    proba[::2] = proba[0]  # many exact ties
+    picked = get_strategy(name)(proba, 60, rng)
+    assert len(picked) == 60 == len(set(picked.tolist()))
+    assert picked.min() >= 0 and picked.max() < 200
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_asking_for_more_than_the_pool_returns_the_pool(name):
+    picked = get_strategy(name)(P, 50, np.random.default_rng(0))
+    assert sorted(picked.tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_random_is_seeded():
+    a = get_strategy("random")(np.empty((100, 0)), 10, np.random.default_rng(5))
+    b = get_strategy("random")(np.empty((100, 0)), 10, np.random.default_rng(5))
+    assert a.tolist() == b.tolist()
+
+
+def test_bad_inputs_are_refused():
+    rng = np.random.default_rng(0)
+    with pytest.raises(AlloopError, match="at least 1"):
+        get_strategy("margin")(P, 0, rng)
+    with pytest.raises(AlloopError, match="NaN"):
+        get_strategy("margin")(np.array([[np.nan, 1.0]]), 1, rng)
+    with pytest.raises(AlloopError, match="unknown strategy"):
+        get_strategy("nope")
