@@ -68,16 +68,19 @@ def check_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> No
 
 
 def stratified_split(labels: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded stratified split; falls back to a plain shuffle when a class has a single item."""
+    """Seeded stratified split; a plain seeded shuffle when the data is too small to stratify."""
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(labels))
-    counts = np.unique(labels, return_counts=True)[1]
-    stratify = labels if counts.min() >= 2 else None
     try:
-        pool, test = train_test_split(index, test_size=test_size, random_state=seed, stratify=stratify)
-    except ValueError as exc:
-        raise AlloopError(f"cannot split {len(labels)} items with --test-size {test_size}: {exc}") from exc
+        pool, test = train_test_split(index, test_size=test_size, random_state=seed, stratify=labels)
+    except ValueError:  # a class with one item, or fewer test items than classes
+        try:
+            pool, test = train_test_split(index, test_size=test_size, random_state=seed)
+        except ValueError as exc:
+            raise AlloopError(
+                f"cannot split {len(labels)} items with --test-size {test_size}: {exc}"
+            ) from exc
     return np.sort(pool), np.sort(test)
 
 
