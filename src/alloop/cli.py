@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import sys
+import tomllib
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -21,12 +23,13 @@ from rich.table import Table
 
 from alloop.data import DEFAULT_DATA, TextDataset
 from alloop.errors import AlloopError
-from alloop.experiment import RunConfig, default_out_dir, run_experiment
+from alloop.experiment import RunConfig, default_out_dir, load_run_config, run_experiment
 from alloop.loop import CycleResult
 from alloop.loop.initial import INITIAL_STRATEGIES
+from alloop.metrics import Scores
 from alloop.models import CLASSIFIERS, ModelConfig
 from alloop.models.encoder import Progress as ProgressFn
-from alloop.report import summarise
+from alloop.report import render_report, summary_table
 from alloop.strategies import STRATEGIES
 
 try:  # typer >= 0.22 vendors click; older versions use click itself
@@ -44,7 +47,8 @@ err = Console(stderr=True)
 
 
 class RichObserver:
-    """Progress bars and a per-cycle table on the terminal."""
+    """One progress bar over the whole strategy x seed grid, with an ETA and the current
+    strategy, seed and cycle; a per-cycle table as the cycles finish."""
 
     def __init__(self, config: RunConfig, console: Console):
         self.config = config
@@ -59,6 +63,7 @@ class RichObserver:
             console=console,
         )
         self.overall: int | None = None
+        self.per_pair = 0
 
     def __enter__(self) -> RichObserver:
         self.progress.start()
@@ -71,20 +76,17 @@ class RichObserver:
         self.console.print(f"[bold]data[/]: {data.summary()}")
         for note in data.notes:
             self.console.print(f"  [yellow]note[/]: {note}")
-        per_strategy = self._cycles_per_strategy(len(data.pool_texts))
-        total = per_strategy * len(self.config.strategies) if per_strategy else None
-        self.overall = self.progress.add_task("cycles", total=total)
+        self.per_pair = self._cycles_per_pair(len(data.pool_texts))
+        total = self.per_pair * len(self.config.strategies) * self.config.seeds
+        self.overall = self.progress.add_task("starting", total=total)
 
-    def _cycles_per_strategy(self, pool_size: int) -> int | None:
+    def _cycles_per_pair(self, pool_size: int) -> int:
+        """Cycles one (strategy, seed) runs at most: the bar's unit of work."""
         c = self.config
-        bounds = []
-        if c.cycles is not None:
-            bounds.append(c.cycles + 1)
         initial = c.initial if c.initial >= 1 else round(c.initial * pool_size)
         limit = min(c.budget, pool_size) if c.budget is not None else pool_size
-        if c.budget is not None or not bounds:
-            bounds.append(math.ceil(max(0, limit - initial) / c.query_size) + 1)
-        return min(bounds) if bounds else None
+        bound = math.ceil(max(0, limit - initial) / c.query_size) + 1
+        return min(bound, c.cycles + 1) if c.cycles is not None else bound
 
     def task(self, description: str, total: int) -> ProgressFn:
         task_id = self.progress.add_task(description, total=total)
@@ -96,11 +98,25 @@ class RichObserver:
 
         return advance
 
-    def strategy_started(self, strategy: str, seed: int) -> None:
+    def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None:
+        self.console.print(
+            f"seed {seed}: full-pool ceiling macro-F1 [bold]{scores.macro_f1:.4f}[/] ({seconds:.1f} s)"
+        )
+
+    def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None:
+        if self.overall is not None and done_cycles:
+            self.progress.advance(self.overall, min(done_cycles, self.per_pair))
+        if done_cycles:
+            self.console.print(f"[dim]{strategy} (seed {seed}): {done_cycles} cycles already stored[/]")
         self.console.rule(f"[bold]{strategy}[/] (seed {seed})")
         self.console.print(
             f"{'cycle':>5} {'labels':>7} {'macro-F1':>9} {'accuracy':>9} {'fit s':>7} {'score s':>8}"
         )
+        self._describe(strategy, seed, done_cycles)
+
+    def _describe(self, strategy: str, seed: int, cycle: int) -> None:
+        if self.overall is not None:
+            self.progress.update(self.overall, description=f"{strategy} · seed {seed} · cycle {cycle}")
 
     def cycle_done(self, strategy: str, seed: int, r: CycleResult) -> None:
         line = (
@@ -110,33 +126,51 @@ class RichObserver:
         if r.stop_reason:
             line += f"  [dim]stop: {r.stop_reason}[/]"
         self.console.print(line)
+        self._describe(strategy, seed, r.cycle + 1)
         if self.overall is not None:
             self.progress.advance(self.overall)
-            if r.stop_reason:  # a strategy that stopped early frees its remaining cycles
+            if r.stop_reason and self.per_pair > r.cycle + 1:  # stopped early: drop its unused cycles
                 task = self.progress.tasks[self.overall]
-                remaining = self._cycles_per_strategy(0) or 0
-                if task.total is not None and remaining > r.cycle + 1:
-                    self.progress.update(self.overall, total=task.total - (remaining - r.cycle - 1))
+                self.progress.update(self.overall, total=(task.total or 0) - (self.per_pair - r.cycle - 1))
 
 
-def _summary_table(cycles) -> Table:  # type: ignore[no-untyped-def]
+def _summary_table(run_dir: Path) -> Table:
+    frame = summary_table(pd.read_csv(run_dir / "summary.csv"))
     table = Table(title="strategies compared")
-    for column in ("strategy", "labels", "final macro-F1", "best macro-F1", "seconds", "stopped by"):
-        table.add_column(column, justify="left" if column in ("strategy", "stopped by") else "right")
-    for row in summarise(cycles).itertuples():
-        table.add_row(
-            str(row.strategy),
-            str(row.labels),
-            f"{row.final_macro_f1:.4f}",
-            f"{row.best_macro_f1:.4f}",
-            f"{row.seconds:.1f}",
-            str(row.stop_reason),
-        )
+    for column in frame.columns:
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*map(str, row))
     return table
+
+
+def _load_config_file(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """``--config FILE.toml``: its keys are `alloop run` options (``query-size = 50``); options
+    given on the command line win over the file."""
+    if value is None:
+        return None
+    try:
+        values = tomllib.loads(value.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AlloopError(f"config file not found: {value}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AlloopError(f"config file {value} is not valid TOML: {exc}") from None
+    known = {p.name for p in ctx.command.params if p.name}
+    defaults = {}
+    for key, v in values.items():
+        name = {"id": "id_column"}.get(key, key.replace("-", "_"))
+        if name not in known or name in ("config", "resume"):
+            raise AlloopError(
+                f"unknown option {key!r} in {value}; use `alloop run` option names like query-size"
+            )
+        defaults[name] = v
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     data: Annotated[
         str,
         typer.Option(help="hub:NAME for a Hugging Face dataset, or a .parquet/.csv/.jsonl file or folder."),
@@ -179,6 +213,17 @@ def run(
     ] = None,
     target_f1: Annotated[float | None, typer.Option(help="Stop when test macro-F1 reaches this.")] = None,
     seed: Annotated[int, typer.Option(help="Seeds the split, the initial set, tie-breaks and training.")] = 0,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="Repeat the grid for this many seeds (seed, seed+1, ...); each draws its own initial "
+            "set, shared by the strategies."
+        ),
+    ] = 1,
+    ceiling: Annotated[
+        bool,
+        typer.Option(help="Train once on the whole pool per seed: the F1 ceiling the report compares to."),
+    ] = True,
     model: Annotated[
         str | None,
         typer.Option(
@@ -204,47 +249,81 @@ def run(
         str | None, typer.Option(help="torch device. [default: cuda when present, else cpu]")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file of options (keys as option names, e.g. query-size = 50); the command line wins.",
+            is_eager=True,
+            callback=_load_config_file,
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue the interrupted run in this folder, with its saved config."),
+    ] = None,
 ) -> None:
     """Simulate active learning on labelled data and compare query strategies."""
-    config = RunConfig(
-        data=data,
-        text=tuple(text or ["title"]),
-        label=label,
-        id_column=id_column,
-        test_size=test_size,
-        balanced_test=balanced_test,
-        strategies=tuple(strategy or STRATEGIES),
-        initial=initial,
-        initial_strategy=initial_strategy,
-        query_size=query_size,
-        cycles=cycles,
-        budget=budget,
-        target_f1=target_f1,
-        seed=seed,
-        model=ModelConfig(
-            classifier=classifier,
-            model=model,
-            max_length=max_length,
-            epochs=epochs,
-            lr=lr,
-            head_lr=head_lr,
-            batch_size=batch_size,
-            warm_start=warm_start,
-            max_steps=max_steps,
-            device=device,
-        ),
-    ).validate()
-    if classifier not in CLASSIFIERS:
-        raise AlloopError(f"unknown classifier {classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
-    out_dir = out or default_out_dir()
+    if resume is not None:
+        given = [
+            name
+            for name in ctx.params
+            if name != "resume" and str(ctx.get_parameter_source(name)).endswith("COMMANDLINE")
+        ]
+        if given:
+            raise AlloopError(
+                f"--resume continues with the run's saved config; drop --{given[0].replace('_', '-')}"
+            )
+        run_config, out_dir = load_run_config(resume), resume
+    else:
+        run_config = RunConfig(
+            data=data,
+            text=tuple(text or ["title"]),
+            label=label,
+            id_column=id_column,
+            test_size=test_size,
+            balanced_test=balanced_test,
+            strategies=tuple(strategy or STRATEGIES),
+            initial=initial,
+            initial_strategy=initial_strategy,
+            query_size=query_size,
+            cycles=cycles,
+            budget=budget,
+            target_f1=target_f1,
+            seed=seed,
+            seeds=seeds,
+            ceiling=ceiling,
+            model=ModelConfig(
+                classifier=classifier,
+                model=model,
+                max_length=max_length,
+                epochs=epochs,
+                lr=lr,
+                head_lr=head_lr,
+                batch_size=batch_size,
+                warm_start=warm_start,
+                max_steps=max_steps,
+                device=device,
+            ),
+        ).validate()
+        if classifier not in CLASSIFIERS:
+            raise AlloopError(f"unknown classifier {classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
+        out_dir = out or default_out_dir()
     console = Console()
-    with RichObserver(config, console) as observer:
-        cycles_table = run_experiment(config, out_dir, observer)
-    console.print(_summary_table(cycles_table))
+    with RichObserver(run_config, console) as observer:
+        report = run_experiment(run_config, out_dir, observer, resume=resume is not None)
+    console.print(_summary_table(out_dir))
     console.print(
-        f"[bold]wrote[/] {out_dir}/: config.json cycles.csv queried.csv per_class.csv "
-        "summary.csv learning_curves.png"
+        f"[bold]wrote[/] {out_dir}/: results.db, report.html, learning_curves.png, cycles.csv, queried.csv"
     )
+    console.print(f"open {report}")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A folder written by `alloop run`.")]) -> None:
+    """Re-render report.html, the figures and the CSV exports from a run's results.db alone."""
+    path = render_report(run_dir)
+    Console().print(_summary_table(run_dir))
+    print(path)
 
 
 @app.command()

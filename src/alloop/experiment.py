@@ -1,55 +1,42 @@
-"""A simulated experiment: every chosen strategy from the same initial set and seed, results
-written as they arrive (a crash keeps every finished cycle), figures at the end."""
+"""Simulated experiments: the strategy x seed grid, stored cycle by cycle, resumable, reported.
+
+Each seed draws its own initial set and shares it across strategies (a paired design); the data
+split stays fixed by ``--seed``. Results go to ``results.db`` (see ``store``), one transaction per
+cycle, so ``--resume`` continues exactly where a killed run stopped.
+"""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from alloop import __version__
 from alloop.data import DEFAULT_DATA, TextDataset, load_dataset
 from alloop.errors import AlloopError
 from alloop.loop import ActiveLearner, CycleResult, draw_initial
 from alloop.loop.initial import INITIAL_STRATEGIES
+from alloop.metrics import Scores, evaluate
 from alloop.models import ModelConfig, classifier_factory
 from alloop.models.encoder import Progress
 from alloop.oracle import SimulatedOracle
-from alloop.report import plot_learning_curves, summarise
+from alloop.report import render_report
 from alloop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1
+from alloop.store import ResultStore
 from alloop.strategies import STRATEGIES, get_strategy
 from alloop.strategies.selection import check_k
-
-CYCLE_COLUMNS = [
-    "strategy",
-    "seed",
-    "cycle",
-    "n_labelled",
-    "macro_f1",
-    "accuracy",
-    "macro_precision",
-    "macro_recall",
-    "fit_seconds",
-    "eval_seconds",
-    "score_seconds",
-    "query_seconds",
-    "seconds",
-    "stop_reason",
-]
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Every option of ``alloop run``; saved as ``config.json`` so a run can be repeated."""
+    """Every option of ``alloop run``; saved with the results so a run can be resumed or repeated."""
 
     data: str = DEFAULT_DATA
     text: tuple[str, ...] = ("title",)
@@ -65,13 +52,21 @@ class RunConfig:
     budget: int | None = None
     target_f1: float | None = None
     seed: int = 0
+    seeds: int = 1
+    ceiling: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
+
+    @property
+    def seed_list(self) -> list[int]:
+        return [self.seed + i for i in range(self.seeds)]
 
     def validate(self) -> RunConfig:
         """Fail before any slow work, with the option's name in the message."""
         check_k(self.query_size)
         for name in self.strategies:
             get_strategy(name)
+        if not self.strategies:
+            raise AlloopError("no strategy chosen; pass --strategy NAME")
         if len(set(self.strategies)) != len(self.strategies):
             raise AlloopError("a strategy is given twice in --strategy")
         if self.initial_strategy not in INITIAL_STRATEGIES:
@@ -79,6 +74,8 @@ class RunConfig:
                 f"unknown --initial-strategy {self.initial_strategy!r}; "
                 f"choose from {', '.join(INITIAL_STRATEGIES)}"
             )
+        if self.seeds < 1:
+            raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None:
             raise AlloopError("no stopping criterion: give --cycles, --budget or --target-f1")
         self.stopping()
@@ -96,8 +93,17 @@ class RunConfig:
             criteria.append(TargetF1(self.target_f1))
         return criteria
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        values = dict(values)
+        values["model"] = ModelConfig(**values.get("model", {}))
+        for key in ("text", "strategies"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
 
 
 class Observer(Protocol):
@@ -107,9 +113,11 @@ class Observer(Protocol):
 
     def task(self, description: str, total: int) -> Progress: ...
 
-    def strategy_started(self, strategy: str, seed: int) -> None: ...
+    def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None: ...
 
     def cycle_done(self, strategy: str, seed: int, result: CycleResult) -> None: ...
+
+    def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None: ...
 
 
 class QuietObserver:
@@ -119,70 +127,46 @@ class QuietObserver:
     def task(self, description: str, total: int) -> Progress:
         return lambda n: None
 
-    def strategy_started(self, strategy: str, seed: int) -> None:
+    def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None:
         pass
 
     def cycle_done(self, strategy: str, seed: int, result: CycleResult) -> None:
         pass
 
-
-class ResultWriter:
-    """Appends each cycle to the CSV files the moment it is done, flushed."""
-
-    def __init__(self, out: Path, classes: list[str]):
-        self.classes = classes
-        self._files: list[IO[str]] = []
-        self.cycles = self._open(out / "cycles.csv", CYCLE_COLUMNS)
-        self.queried = self._open(out / "queried.csv", ["strategy", "seed", "cycle", "item_id", "label"])
-        self.per_class = self._open(
-            out / "per_class.csv",
-            ["strategy", "seed", "cycle", "class", "precision", "recall", "f1", "support"],
-        )
-
-    def _open(self, path: Path, header: list[str]) -> csv.writer:
-        handle = path.open("w", newline="", encoding="utf-8")
-        self._files.append(handle)
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        return writer
-
-    def write(self, strategy: str, seed: int, r: CycleResult) -> None:
-        s = r.scores
-        self.cycles.writerow(
-            [
-                *(strategy, seed, r.cycle, r.n_labelled),
-                *(s.macro_f1, s.accuracy, s.macro_precision, s.macro_recall),
-                *(r.fit_seconds, r.eval_seconds, r.score_seconds, r.query_seconds, r.seconds),
-                r.stop_reason or "",
-            ]
-        )
-        for item_id, label in zip(r.queried_ids, r.queried_labels, strict=True):
-            self.queried.writerow([strategy, seed, r.cycle, item_id, self.classes[label]])
-        for i, name in enumerate(s.classes):
-            self.per_class.writerow(
-                [strategy, seed, r.cycle, name, s.precision[i], s.recall[i], s.f1[i], int(s.support[i])]
-            )
-        for handle in self._files:
-            handle.flush()
-
-    def close(self) -> None:
-        for handle in self._files:
-            handle.close()
+    def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None:
+        pass
 
 
 def default_out_dir() -> Path:
     return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+def load_run_config(out: Path) -> RunConfig:
+    """The config a run folder was started with, for ``--resume``."""
+    store = ResultStore.open_existing(out)
+    try:
+        stored = store.get("config")
+    finally:
+        store.close()
+    if not stored:
+        raise AlloopError(f"{out}/results.db holds no config; it was not written by `alloop run`")
+    return RunConfig.from_dict(stored)
+
+
 def run_experiment(
     config: RunConfig,
     out: Path,
     observer: Observer | None = None,
+    resume: bool = False,
     load: Callable[..., TextDataset] = load_dataset,
-) -> pd.DataFrame:
-    """Run every strategy of ``config`` and write the outputs to ``out``; returns the cycle table."""
+) -> Path:
+    """Run (or, with ``resume``, finish) the grid of ``config`` in ``out``; returns report.html."""
     observer = observer or QuietObserver()
     config.validate()
+    if not resume and (out / "results.db").exists():
+        raise AlloopError(
+            f"{out} already holds a run; continue it with --resume {out} or choose another --out"
+        )
     data = load(
         config.data,
         text_columns=config.text,
@@ -193,66 +177,136 @@ def run_experiment(
         seed=config.seed,
     )
     observer.loaded(data)
-    initial = draw_initial(
-        data.pool_labels, config.initial, config.initial_strategy, np.random.default_rng(config.seed)
-    )
     make_classifier = classifier_factory(config.model, data.n_classes)
     out.mkdir(parents=True, exist_ok=True)
-    _write_config(config, data, out)
-    if config.model.classifier == "bert-frozen":  # embed once, with a progress bar, up front
-        texts = data.pool_texts + data.test_texts
-        make_classifier(config.seed).embed(texts, observer.task("embedding pool + test", len(texts)))
-    writer = ResultWriter(out, data.classes)
+    store = ResultStore(out / "results.db")
     try:
-        for name in config.strategies:
-            observer.strategy_started(name, config.seed)
-            learner = ActiveLearner(
-                make_classifier(config.seed),
-                get_strategy(name),
-                SimulatedOracle(data.pool_ids, data.pool_labels),
-                data.pool_texts,
-                data.pool_ids,
-                data.test_texts,
-                data.test_labels,
-                data.classes,
-                query_size=config.query_size,
-                stopping=config.stopping(),
-                seed=config.seed,
-            )
-            for result in learner.run(initial):
-                writer.write(name, config.seed, result)
-                observer.cycle_done(name, config.seed, result)
+        if not resume:
+            _save_meta(store, config, data, out)
+        if config.model.classifier == "bert-frozen":  # embed once, with a progress bar, up front
+            texts = data.pool_texts + data.test_texts
+            make_classifier(config.seed).embed(texts, observer.task("embedding pool + test", len(texts)))
+        for seed in config.seed_list:
+            _run_seed(config, data, seed, make_classifier, store, observer)
     finally:
-        writer.close()
-    cycles = pd.read_csv(out / "cycles.csv", keep_default_na=False)
-    plot_learning_curves(cycles, out / "learning_curves.png", title=_title(config, data))
-    summarise(cycles).to_csv(out / "summary.csv", index=False)
-    return cycles
+        store.close()
+    return render_report(out)
 
 
-def _title(config: RunConfig, data: TextDataset) -> str:
-    source = Path(config.data).name if not config.data.startswith("hub:") else config.data[4:]
-    return f"{source}: {config.model.classifier}, {data.n_classes} classes, seed {config.seed}"
+def _run_seed(
+    config: RunConfig,
+    data: TextDataset,
+    seed: int,
+    make_classifier: Callable[[int], Any],
+    store: ResultStore,
+    observer: Observer,
+) -> None:
+    oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
+    stored = store.initial(seed)
+    if stored is None:
+        initial = draw_initial(
+            data.pool_labels, config.initial, config.initial_strategy, np.random.default_rng(seed)
+        )
+        store.save_initial(seed, initial, oracle.label(list(data.pool_ids[initial])))
+    else:
+        initial = stored[0]
+    if config.ceiling and not store.has_ceiling(seed):
+        start = time.perf_counter()
+        model = make_classifier(seed).fit(data.pool_texts, data.pool_labels)
+        scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
+        seconds = time.perf_counter() - start
+        store.save_ceiling(seed, len(data.pool_texts), scores, seconds)
+        observer.ceiling_done(seed, scores, seconds)
+    for name in config.strategies:
+        point = store.resume_point(name, seed)
+        observer.strategy_started(name, seed, point.next_cycle if point else 0)
+        if point is not None and point.done:
+            continue
+        learner = ActiveLearner(
+            make_classifier(seed),
+            get_strategy(name),
+            oracle,
+            data.pool_texts,
+            data.pool_ids,
+            data.test_texts,
+            data.test_labels,
+            data.classes,
+            query_size=config.query_size,
+            stopping=config.stopping(),
+            seed=seed,
+        )
+        if point is None:
+            results = learner.run(initial)
+        else:
+            results = learner.resume(point.positions, point.labels, point.next_cycle, point.rng_state)
+        for result in results:
+            _save_cycle(store, name, seed, result, learner.rng_state())
+            observer.cycle_done(name, seed, result)
 
 
-def _write_config(config: RunConfig, data: TextDataset, out: Path) -> None:
+def _save_cycle(
+    store: ResultStore, strategy: str, seed: int, r: CycleResult, rng_state: dict[str, Any]
+) -> None:
+    metrics = {
+        **r.scores.as_dict(),
+        "n_labelled": r.n_labelled,
+        "fit_seconds": r.fit_seconds,
+        "eval_seconds": r.eval_seconds,
+        "score_seconds": r.score_seconds,
+        "query_seconds": r.query_seconds,
+        "seconds": r.seconds,
+        "stop_reason": r.stop_reason,
+    }
+    queried = list(zip(r.queried_positions.tolist(), r.queried_ids, r.queried_labels.tolist(), strict=True))
+    store.save_cycle(strategy, seed, r.cycle, metrics, r.scores, r.predictions, rng_state, queried)
+
+
+def _save_meta(store: ResultStore, config: RunConfig, data: TextDataset, out: Path) -> None:
+    import json
+
     import torch
     import transformers
 
+    dataset = {
+        "pool_size": len(data.pool_texts),
+        "test_size": len(data.test_texts),
+        "classes": data.classes,
+        "notes": data.notes,
+    }
+    versions = {
+        "alloop": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
+    store.put("config", config.as_dict())
+    store.put("dataset", dataset)
+    store.put("versions", versions)
+    store.put("classes", data.classes)
+    store.put("test_labels", data.test_labels.tolist())
+    store.put("pool_class_counts", np.bincount(data.pool_labels, minlength=data.n_classes).tolist())
     record = {
         "config": config.as_dict(),
-        "dataset": {
-            "pool_size": len(data.pool_texts),
-            "test_size": len(data.test_texts),
-            "classes": data.classes,
-            "notes": data.notes,
-        },
+        "dataset": dataset,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": {
-            "alloop": __version__,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-        },
+        "versions": versions,
     }
     (out / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    _write_toml(config, out / "config.toml")
+
+
+def config_to_options(config: RunConfig) -> dict[str, Any]:
+    """The config as `alloop run` option names (for config.toml), Nones left out."""
+    values = {k: v for k, v in config.as_dict().items() if k != "model"}
+    values.update(config.as_dict()["model"])
+    values["strategy"] = list(values.pop("strategies"))
+    values["text"] = list(values["text"])
+    values["id"] = values.pop("id_column")
+    return {k.replace("_", "-"): v for k, v in values.items() if v is not None}
+
+
+def _write_toml(config: RunConfig, path: Path) -> None:
+    import tomli_w
+
+    header = "# The effective config of this run: `alloop run --config config.toml` repeats it.\n"
+    path.write_text(header + tomli_w.dumps(config_to_options(config)), encoding="utf-8")

@@ -26,6 +26,8 @@ class CycleResult:
     cycle: int
     n_labelled: int
     scores: Scores
+    predictions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    queried_positions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     queried_ids: list[object] = field(default_factory=list)
     queried_labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     fit_seconds: float = 0.0
@@ -93,7 +95,7 @@ class ActiveLearner:
         self.order.extend(int(p) for p in positions)
         return labels
 
-    def run(self, initial: np.ndarray, start_cycle: int = 0) -> Iterator[CycleResult]:
+    def run(self, initial: np.ndarray) -> Iterator[CycleResult]:
         """Label ``initial``, then yield one result per cycle until a criterion fires."""
         initial = np.asarray(initial, dtype=np.int64)
         if len(np.unique(initial)) != len(initial):
@@ -104,7 +106,22 @@ class ActiveLearner:
                 "raise the budget or lower --initial"
             )
         self._label(initial)
-        cycle = start_cycle
+        yield from self._loop(0)
+
+    def resume(
+        self, positions: np.ndarray, labels: np.ndarray, next_cycle: int, rng_state: dict[str, object]
+    ) -> Iterator[CycleResult]:
+        """Continue a stopped run: the items labelled so far (in order), and the RNG as it was."""
+        self.labels[positions] = labels
+        self.order = [int(p) for p in positions]
+        self.rng.bit_generator.state = rng_state
+        yield from self._loop(next_cycle)
+
+    def rng_state(self) -> dict[str, object]:
+        """The strategy RNG's state, to store with each cycle for an exact resume."""
+        return self.rng.bit_generator.state
+
+    def _loop(self, cycle: int) -> Iterator[CycleResult]:
         while True:
             result = self._cycle(cycle)
             yield result
@@ -122,7 +139,9 @@ class ActiveLearner:
         t2 = time.perf_counter()
         unlabelled = np.flatnonzero(self.labels < 0)
         state = LoopState(cycle, len(positions), len(unlabelled), scores.macro_f1)
-        result = CycleResult(cycle, len(positions), scores, fit_seconds=t1 - t0, eval_seconds=t2 - t1)
+        result = CycleResult(
+            cycle, len(positions), scores, predicted, fit_seconds=t1 - t0, eval_seconds=t2 - t1
+        )
         result.stop_reason = first_reason(self.stopping, state)
         if result.stop_reason:
             return result
@@ -136,6 +155,7 @@ class ActiveLearner:
         t3 = time.perf_counter()
         picks = unlabelled[self.strategy(proba, k, self.rng)]
         result.queried_labels = self._label(picks)
+        result.queried_positions = picks
         result.queried_ids = list(self.pool_ids[picks])
         result.score_seconds, result.query_seconds = t3 - t2, time.perf_counter() - t3
         return result

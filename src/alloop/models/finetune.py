@@ -71,7 +71,6 @@ class FineTunedClassifier:
         self.max_steps = max_steps
         self.progress: Progress | None = None
         self._module: MeanPoolClassifier | None = None
-        self._fits = 0
 
     def _new_module(self, texts: Sequence[str], labels: np.ndarray) -> MeanPoolClassifier:
         module = MeanPoolClassifier(self.encoder.fresh_copy(), self.encoder.hidden_size, self.n_classes)
@@ -94,8 +93,9 @@ class FineTunedClassifier:
     def fit(self, texts: Sequence[str], labels: np.ndarray) -> FineTunedClassifier:
         labels = check_fit_input(texts, labels, self.n_classes)
         texts = list(texts)
-        seed = self.seed + 1000 * self._fits  # a new but reproducible stream per cycle
-        self._fits += 1
+        # a new but reproducible stream per cycle, derived from the state (not a counter), so a
+        # resumed run trains exactly as an uninterrupted one would
+        seed = self.seed * 1_000_003 + len(labels)
         with torch.random.fork_rng(devices=[]):  # dropout draws from torch's global RNG
             torch.manual_seed(seed)
             if self._module is None or not self.warm_start:

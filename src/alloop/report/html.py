@@ -1,0 +1,157 @@
+"""`report.html` and its PNGs, rebuilt from ``results.db`` alone."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix
+
+from alloop.report import figures, stats
+from alloop.store import ResultStore
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+.note { color: #555; font-size: 13px; }
+code { background: #f5f5f5; padding: 1px 4px; }
+"""
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _labels(mean: float, reached: int, seeds: int) -> str:
+    if reached == 0:
+        return "not reached"
+    text = f"{mean:,.0f}"
+    return text if reached == seeds else f"{text} ({reached}/{seeds} seeds)"
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as people read it: strategy, AULC ± sd, final F1, labels to 95%, p vs random."""
+    rows = []
+    for r in summary.itertuples():
+        rows.append(
+            {
+                "strategy": r.strategy,
+                "AULC ± sd": f"{_fmt(r.aulc_mean)} ± {_fmt(r.aulc_sd)}",
+                "AULC 95% interval": f"[{_fmt(r.aulc_ci_low)}, {_fmt(r.aulc_ci_high)}]",
+                "final macro-F1 ± sd": f"{_fmt(r.final_f1_mean)} ± {_fmt(r.final_f1_sd)}",
+                "labels to 90% of ceiling": _labels(r.labels_to_90_mean, r.labels_to_90_reached, r.seeds),
+                "labels to 95% of ceiling": _labels(r.labels_to_95_mean, r.labels_to_95_reached, r.seeds),
+                "p vs random (Wilcoxon)": _fmt(r.p_vs_random, 4),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def render_report(run_dir: Path) -> Path:
+    """Write the CSV exports, the PNGs and a self-contained report.html into ``run_dir``."""
+    store = ResultStore.open_existing(run_dir)
+    try:
+        config = store.get("config", {})
+        classes: list[str] = store.get("classes", [])
+        test_labels = np.asarray(store.get("test_labels", []), dtype=np.int64)
+        pool_counts = store.get("pool_class_counts")
+        cycles, queried, per_class = store.cycles(), store.queried(), store.per_class()
+        ceilings = store.ceilings()
+        finals = store.final_predictions()
+    finally:
+        store.close()
+    if cycles.empty:
+        from alloop.errors import AlloopError
+
+        raise AlloopError(f"{run_dir} holds no finished cycle yet; nothing to report")
+    queried["label"] = [classes[i] for i in queried["label"]]
+    cycles.to_csv(run_dir / "cycles.csv", index=False)
+    queried.to_csv(run_dir / "queried.csv", index=False)
+    per_class.to_csv(run_dir / "per_class.csv", index=False)
+    runs = stats.per_run(cycles, ceilings)
+    summary = stats.summary(runs)
+    runs.to_csv(run_dir / "runs.csv", index=False)
+    summary.to_csv(run_dir / "summary.csv", index=False)
+
+    model = config.get("model", {}) if isinstance(config, dict) else {}
+    source = str(config.get("data", "")).removeprefix("hub:")
+    title = f"{Path(source).name or source}: {model.get('classifier', '?')}, {len(classes)} classes"
+    pngs = {
+        "learning curves": figures.learning_curves(cycles, ceilings, run_dir / "learning_curves.png", title)
+    }
+    pngs["queried classes"] = figures.queried_classes(
+        queried, classes, pool_counts, run_dir / "queried_classes.png"
+    )
+    final = per_class[per_class["cycle"] == per_class.groupby(["strategy", "seed"])["cycle"].transform("max")]
+    heat = final.pivot_table(index="class", columns="strategy", values="f1", aggfunc="mean")
+    heat = heat[list(dict.fromkeys(cycles["strategy"]))]
+    pngs["per-class F1"] = figures.per_class_heatmap(heat, run_dir / "per_class_f1.png")
+    confusions = []
+    for strategy in dict.fromkeys(cycles["strategy"]):
+        matrix = sum(
+            confusion_matrix(test_labels, pred, labels=range(len(classes)))
+            for (s, _), pred in finals.items()
+            if s == strategy
+        )
+        present = np.flatnonzero(np.bincount(test_labels, minlength=len(classes)))
+        matrix = np.asarray(matrix)[np.ix_(present, present)]
+        path = figures.confusion(
+            matrix,
+            [classes[i] for i in present],
+            run_dir / f"confusion_{strategy}.png",
+            f"{strategy}: final model, summed over seeds",
+        )
+        confusions.append((strategy, path))
+
+    seeds = sorted(cycles["seed"].unique().tolist())
+    parts = [
+        f"<h1>alloop report</h1><p class='note'>{html.escape(title)}; seeds {html.escape(str(seeds))}; "
+        f"rendered {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from <code>results.db</code>.</p>",
+        "<h2>Summary</h2>",
+        _table(summary_table(summary)),
+        "<p class='note'>AULC: area under the macro-F1 learning curve over the label axis, divided by "
+        "its range (an average F1). Ceiling: macro-F1 of the same classifier trained on the whole pool, "
+        f"per seed (mean {_fmt(float(ceilings['macro_f1'].mean()) if len(ceilings) else math.nan)}). "
+        "p: two-sided paired Wilcoxon signed-rank test of AULC against random over seeds; with n seeds "
+        f"the smallest possible p is 2/2<sup>n</sup> ({_fmt(2 / 2 ** len(seeds), 4)} here).</p>",
+        "<h2>Learning curves</h2>",
+        _img(pngs["learning curves"], "learning curves"),
+        "<h2>Classes queried</h2>",
+        _img(pngs["queried classes"], "queried classes"),
+        "<h2>Final per-class F1</h2>",
+        _img(pngs["per-class F1"], "per-class F1"),
+        "<h2>Confusion matrices of the final models</h2>",
+        *(_img(path, f"confusion matrix {s}") for s, path in confusions),
+        "<h2>Per run</h2>",
+        _table(runs.round(4)),
+        "<h2>Configuration</h2>",
+        f"<pre>{html.escape(pd.Series(config).to_string())}</pre>",
+    ]
+    page = "<!doctype html><html><head><meta charset='utf-8'><title>alloop report</title>"
+    page += f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n"
+    out = run_dir / "report.html"
+    out.write_text(page, encoding="utf-8")
+    return out
