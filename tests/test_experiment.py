@@ -140,7 +140,14 @@ def test_report_rerenders_from_the_store_alone(amazon_in, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     made = "report.html learning_curves.png queried_classes.png per_class_f1.png confusion_random.png"
-    made = [*made.split(), "confusion_entropy.png", "cycles.csv", "queried.csv", "summary.csv"]
+    made = [
+        *made.split(),
+        "confusion_entropy.png",
+        "stopping.png",
+        "cycles.csv",
+        "queried.csv",
+        "summary.csv",
+    ]
     before = (out / "cycles.csv").read_text()
     for name in made:
         (out / name).unlink()
@@ -150,7 +157,7 @@ def test_report_rerenders_from_the_store_alone(amazon_in, tmp_path):
         assert (out / name).stat().st_size > 0, name
     assert (out / "cycles.csv").read_text() == before
     page = (out / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 5  # every figure embedded
+    assert page.count('src="data:image/png;base64,') == 6  # every figure embedded
     assert "http://" not in page and "https://" not in page  # opens offline
     for text in ("AULC", "p vs random", "labels to 95% of ceiling", "entropy"):
         assert text in page

@@ -36,6 +36,10 @@ class SpyClassifier:
         self.fits += 1
         return self
 
+    def embed(self, texts):
+        ids = np.array([int(t.split()[1]) for t in texts])
+        return np.stack([np.cos(ids * 0.37), np.sin(ids * 0.37), np.cos(ids * 1.3)], axis=1)
+
     def predict_proba(self, texts):
         ids = np.array([int(t.split()[1]) for t in texts])
         logits = np.sin(np.outer(ids + self.fits, np.arange(1, N_CLASSES + 1)))

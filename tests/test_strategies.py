@@ -82,14 +82,17 @@ def test_a_batch_never_holds_an_item_twice(name):
     rng = np.random.default_rng(3)
     proba = rng.dirichlet(np.ones(5), size=200)
     proba[::2] = proba[0]  # many exact ties
-    picked = get_strategy(name)(proba, 60, rng)
+    embeddings = rng.normal(size=(200, 8))
+    embeddings[::2] = embeddings[0]  # duplicates in embedding space too
+    picked = get_strategy(name)(proba, 60, rng, embeddings, embeddings[:5])
     assert len(picked) == 60 == len(set(picked.tolist()))
     assert picked.min() >= 0 and picked.max() < 200
 
 
 @pytest.mark.parametrize("name", list(STRATEGIES))
 def test_asking_for_more_than_the_pool_returns_the_pool(name):
-    picked = get_strategy(name)(P, 50, np.random.default_rng(0))
+    embeddings = np.eye(5)
+    picked = get_strategy(name)(P, 50, np.random.default_rng(0), embeddings, embeddings[:1])
     assert sorted(picked.tolist()) == [0, 1, 2, 3, 4]
 
 

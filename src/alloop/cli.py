@@ -30,7 +30,7 @@ from alloop.metrics import Scores
 from alloop.models import CLASSIFIERS, ModelConfig
 from alloop.models.encoder import Progress as ProgressFn
 from alloop.report import render_report, summary_table
-from alloop.strategies import STRATEGIES
+from alloop.strategies import SEED_STRATEGIES, STRATEGIES
 
 try:  # typer >= 0.22 vendors click; older versions use click itself
     from typer._click.exceptions import ClickException
@@ -136,6 +136,7 @@ class RichObserver:
 
 def _summary_table(run_dir: Path) -> Table:
     frame = summary_table(pd.read_csv(run_dir / "summary.csv"))
+    frame = frame.drop(columns=["AULC 95% interval", "labels to 90% of ceiling"])
     table = Table(title="strategies compared")
     for column in frame.columns:
         table.add_column(column, justify="left" if column == "strategy" else "right")
@@ -194,7 +195,10 @@ def run(
     classifier: Annotated[str, typer.Option(help=f"One of: {', '.join(CLASSIFIERS)}.")] = "bert-frozen",
     strategy: Annotated[
         list[str] | None,
-        typer.Option(help=f"Repeatable; one of: {', '.join(STRATEGIES)}. [default: all four]"),
+        typer.Option(
+            help=f"Repeatable; one of: {', '.join(STRATEGIES)}; NAME+dedup adds the near-duplicate "
+            "guard to one strategy. [default: random, least-confidence, entropy, margin]"
+        ),
     ] = None,
     initial: Annotated[
         float, typer.Option(help="Initial labelled set: a fraction of the pool (0.2) or a count (100).")
@@ -203,7 +207,7 @@ def run(
         str,
         typer.Option(
             help=f"One of: {', '.join(INITIAL_STRATEGIES)}. stratified uses the gold labels (as the seed); "
-            "random does not."
+            "random and kmeans (items nearest the k-means centroids of the embeddings) use none."
         ),
     ] = "stratified",
     query_size: Annotated[int, typer.Option(help="Items queried per cycle.")] = 10,
@@ -212,6 +216,27 @@ def run(
         int | None, typer.Option(help="Stop when this many items are labelled, the initial set included.")
     ] = None,
     target_f1: Annotated[float | None, typer.Option(help="Stop when test macro-F1 reaches this.")] = None,
+    stop: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Repeatable label-free stop: stabilizing (kappa >= 0.99 between consecutive models on "
+            "the stop set, 3 checks), plateau (F1 change < 0.005 over 3 cycles), uncertainty (mean "
+            "1 - max p on the stop set < 0.15). All three are recorded every cycle either way."
+        ),
+    ] = None,
+    stop_set_size: Annotated[
+        int, typer.Option(help="Size of the fixed unlabelled sample the stop signals are measured on.")
+    ] = 1000,
+    no_near_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--no-near-duplicates",
+            help="Guard every strategy: no two items in one batch with embedding cosine above the threshold.",
+        ),
+    ] = False,
+    near_duplicate_threshold: Annotated[
+        float, typer.Option(help="Cosine threshold of the near-duplicate guard.")
+    ] = 0.95,
     seed: Annotated[int, typer.Option(help="Seeds the split, the initial set, tie-breaks and training.")] = 0,
     seeds: Annotated[
         int,
@@ -282,7 +307,7 @@ def run(
             id_column=id_column,
             test_size=test_size,
             balanced_test=balanced_test,
-            strategies=tuple(strategy or STRATEGIES),
+            strategies=tuple(strategy or SEED_STRATEGIES),
             initial=initial,
             initial_strategy=initial_strategy,
             query_size=query_size,
@@ -292,6 +317,10 @@ def run(
             seed=seed,
             seeds=seeds,
             ceiling=ceiling,
+            stop=tuple(stop or ()),
+            stop_set_size=stop_set_size,
+            no_near_duplicates=no_near_duplicates,
+            near_duplicate_threshold=near_duplicate_threshold,
             model=ModelConfig(
                 classifier=classifier,
                 model=model,

@@ -22,15 +22,16 @@ from alloop import __version__
 from alloop.data import DEFAULT_DATA, TextDataset, load_dataset
 from alloop.errors import AlloopError
 from alloop.loop import ActiveLearner, CycleResult, draw_initial
+from alloop.loop.engine import History
 from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.metrics import Scores, evaluate
 from alloop.models import ModelConfig, classifier_factory
 from alloop.models.encoder import Progress
 from alloop.oracle import SimulatedOracle
 from alloop.report import render_report
-from alloop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1
+from alloop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
 from alloop.store import ResultStore
-from alloop.strategies import STRATEGIES, get_strategy
+from alloop.strategies import SEED_STRATEGIES, Strategy, get_strategy
 from alloop.strategies.selection import check_k
 
 
@@ -44,7 +45,7 @@ class RunConfig:
     id_column: str | None = None
     test_size: float = 0.2
     balanced_test: bool = False
-    strategies: tuple[str, ...] = tuple(STRATEGIES)
+    strategies: tuple[str, ...] = SEED_STRATEGIES
     initial: float = 100
     initial_strategy: str = "stratified"
     query_size: int = 10
@@ -54,6 +55,10 @@ class RunConfig:
     seed: int = 0
     seeds: int = 1
     ceiling: bool = True
+    stop: tuple[str, ...] = ()
+    stop_set_size: int = 1000
+    no_near_duplicates: bool = False
+    near_duplicate_threshold: float = 0.95
     model: ModelConfig = field(default_factory=ModelConfig)
 
     @property
@@ -64,7 +69,7 @@ class RunConfig:
         """Fail before any slow work, with the option's name in the message."""
         check_k(self.query_size)
         for name in self.strategies:
-            get_strategy(name)
+            self.strategy(name)
         if not self.strategies:
             raise AlloopError("no strategy chosen; pass --strategy NAME")
         if len(set(self.strategies)) != len(self.strategies):
@@ -76,8 +81,10 @@ class RunConfig:
             )
         if self.seeds < 1:
             raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
-        if self.cycles is None and self.budget is None and self.target_f1 is None:
-            raise AlloopError("no stopping criterion: give --cycles, --budget or --target-f1")
+        if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
+            raise AlloopError("no stopping criterion: give --cycles, --budget, --target-f1 or --stop")
+        if self.stop_set_size < 10:
+            raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
         self.stopping()
         if self.model.epochs < 1 or self.model.batch_size < 1 or self.model.max_length < 8:
             raise AlloopError("--epochs and --batch-size must be at least 1, --max-length at least 8")
@@ -91,7 +98,11 @@ class RunConfig:
             criteria.append(LabelBudget(self.budget))
         if self.target_f1 is not None:
             criteria.append(TargetF1(self.target_f1))
-        return criteria
+        return criteria + label_free(self.stop)
+
+    def strategy(self, name: str) -> Strategy:
+        """The strategy ``name``, behind the near-duplicate guard when asked for."""
+        return get_strategy(name, self.near_duplicate_threshold if self.no_near_duplicates else None)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -100,7 +111,7 @@ class RunConfig:
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
         values = dict(values)
         values["model"] = ModelConfig(**values.get("model", {}))
-        for key in ("text", "strategies"):
+        for key in ("text", "strategies", "stop"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)
@@ -204,12 +215,18 @@ def _run_seed(
     oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
     stored = store.initial(seed)
     if stored is None:
-        initial = draw_initial(
-            data.pool_labels, config.initial, config.initial_strategy, np.random.default_rng(seed)
-        )
+        embeddings = None
+        if config.initial_strategy == "kmeans":
+            embeddings = make_classifier(seed).embed(data.pool_texts)
+        rng = np.random.default_rng(seed)
+        initial = draw_initial(data.pool_labels, config.initial, config.initial_strategy, rng, embeddings)
         store.save_initial(seed, initial, oracle.label(list(data.pool_ids[initial])))
     else:
         initial = stored[0]
+    # the fixed unlabelled sample on which the label-free stopping signals are measured
+    n_pool = len(data.pool_texts)
+    stop_rng = np.random.default_rng([seed, 1])
+    stop_set = np.sort(stop_rng.choice(n_pool, min(config.stop_set_size, n_pool), replace=False))
     if config.ceiling and not store.has_ceiling(seed):
         start = time.perf_counter()
         model = make_classifier(seed).fit(data.pool_texts, data.pool_labels)
@@ -224,7 +241,7 @@ def _run_seed(
             continue
         learner = ActiveLearner(
             make_classifier(seed),
-            get_strategy(name),
+            config.strategy(name),
             oracle,
             data.pool_texts,
             data.pool_ids,
@@ -234,11 +251,15 @@ def _run_seed(
             query_size=config.query_size,
             stopping=config.stopping(),
             seed=seed,
+            stop_set=stop_set,
         )
         if point is None:
             results = learner.run(initial)
         else:
-            results = learner.resume(point.positions, point.labels, point.next_cycle, point.rng_state)
+            history = History(point.f1_history, point.kappa_history, point.stop_predictions)
+            results = learner.resume(
+                point.positions, point.labels, point.next_cycle, point.rng_state, history
+            )
         for result in results:
             _save_cycle(store, name, seed, result, learner.rng_state())
             observer.cycle_done(name, seed, result)
@@ -256,9 +277,14 @@ def _save_cycle(
         "query_seconds": r.query_seconds,
         "seconds": r.seconds,
         "stop_reason": r.stop_reason,
+        "kappa": r.kappa,
+        "uncertainty": r.uncertainty,
+        "would_stop": r.would_stop,
     }
     queried = list(zip(r.queried_positions.tolist(), r.queried_ids, r.queried_labels.tolist(), strict=True))
-    store.save_cycle(strategy, seed, r.cycle, metrics, r.scores, r.predictions, rng_state, queried)
+    store.save_cycle(
+        strategy, seed, r.cycle, metrics, r.scores, r.predictions, rng_state, queried, r.stop_predictions
+    )
 
 
 def _save_meta(store: ResultStore, config: RunConfig, data: TextDataset, out: Path) -> None:
@@ -301,6 +327,7 @@ def config_to_options(config: RunConfig) -> dict[str, Any]:
     values.update(config.as_dict()["model"])
     values["strategy"] = list(values.pop("strategies"))
     values["text"] = list(values["text"])
+    values["stop"] = list(values["stop"])
     values["id"] = values.pop("id_column")
     return {k.replace("_", "-"): v for k, v in values.items() if v is not None}
 

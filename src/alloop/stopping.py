@@ -1,8 +1,14 @@
-"""Stopping criteria: when to stop asking the oracle. Any one that fires ends the loop."""
+"""Stopping criteria: when to stop asking the oracle. Any one that fires ends the loop.
+
+Some need test labels (``--target-f1``, ``plateau`` on test F1, as in simulation); the others
+work without any: ``stabilizing`` watches whether consecutive models still disagree on a fixed
+unlabelled stop set, ``uncertainty`` whether the model is still unsure about the pool.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from alloop.errors import AlloopError
@@ -10,12 +16,15 @@ from alloop.errors import AlloopError
 
 @dataclass(frozen=True)
 class LoopState:
-    """What a criterion may look at after a cycle's evaluation."""
+    """What a criterion may look at after a cycle's evaluation. Histories run from cycle 0 to now."""
 
     cycle: int
     n_labelled: int
     n_unlabelled: int
     macro_f1: float
+    f1_history: tuple[float, ...] = ()
+    kappa_history: tuple[float, ...] = ()
+    uncertainty: float = math.nan
 
 
 class StoppingCriterion(Protocol):
@@ -63,8 +72,55 @@ class TargetF1:
             raise AlloopError(f"--target-f1 must be in (0, 1], got {self.target}")
 
     def reason(self, state: LoopState) -> str | None:
-        if state.macro_f1 >= self.target:
-            return f"target F1 {self.target}"
+        return f"target F1 {self.target}" if state.macro_f1 >= self.target else None
+
+
+@dataclass(frozen=True)
+class Stabilizing:
+    """Stabilizing predictions (Bloodgood & Vijay-Shanker 2009): Cohen's kappa between consecutive
+    models' predictions on the unlabelled stop set stays >= ``kappa`` over ``window`` checks."""
+
+    kappa: float = 0.99
+    window: int = 3
+    name: str = field(default="stabilizing", init=False)
+
+    def reason(self, state: LoopState) -> str | None:
+        recent = [k for k in state.kappa_history[-self.window :] if not math.isnan(k)]
+        if len(recent) == self.window and min(recent) >= self.kappa:
+            return f"stabilizing: kappa >= {self.kappa} over {self.window} checks"
+        return None
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """The macro-F1 change between consecutive cycles stays below ``epsilon`` over ``cycles`` cycles."""
+
+    epsilon: float = 0.005
+    cycles: int = 3
+    name: str = field(default="plateau", init=False)
+
+    def reason(self, state: LoopState) -> str | None:
+        f1 = state.f1_history
+        if len(f1) <= self.cycles:
+            return None
+        changes = [abs(f1[i] - f1[i - 1]) for i in range(len(f1) - self.cycles, len(f1))]
+        return (
+            f"plateau: F1 change < {self.epsilon} over {self.cycles} cycles"
+            if max(changes) < self.epsilon
+            else None
+        )
+
+
+@dataclass(frozen=True)
+class MeanUncertainty:
+    """The mean least-confidence (1 - max p) over the unlabelled stop set falls below ``threshold``."""
+
+    threshold: float = 0.15
+    name: str = field(default="uncertainty", init=False)
+
+    def reason(self, state: LoopState) -> str | None:
+        if not math.isnan(state.uncertainty) and state.uncertainty < self.threshold:
+            return f"uncertainty: mean {state.uncertainty:.3f} < {self.threshold}"
         return None
 
 
@@ -73,6 +129,17 @@ class PoolExhausted:
 
     def reason(self, state: LoopState) -> str | None:
         return "pool exhausted" if state.n_unlabelled == 0 else None
+
+
+LABEL_FREE = {"stabilizing": Stabilizing, "plateau": Plateau, "uncertainty": MeanUncertainty}
+"""The criteria of ``--stop``; the loop records each one's value every cycle, fired or not."""
+
+
+def label_free(names: tuple[str, ...] | list[str]) -> list[StoppingCriterion]:
+    unknown = [n for n in names if n not in LABEL_FREE]
+    if unknown:
+        raise AlloopError(f"unknown --stop {unknown[0]!r}; choose from {', '.join(LABEL_FREE)}")
+    return [LABEL_FREE[n]() for n in dict.fromkeys(names)]
 
 
 def first_reason(criteria: list[StoppingCriterion], state: LoopState) -> str | None:

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS cycles (
     strategy TEXT NOT NULL, seed INTEGER NOT NULL, cycle INTEGER NOT NULL,
     n_labelled INTEGER NOT NULL, macro_f1 REAL, accuracy REAL, macro_precision REAL, macro_recall REAL,
     fit_seconds REAL, eval_seconds REAL, score_seconds REAL, query_seconds REAL, seconds REAL,
-    stop_reason TEXT, rng_state TEXT, per_class TEXT, predictions BLOB,
+    stop_reason TEXT, kappa REAL, uncertainty REAL, would_stop TEXT,
+    rng_state TEXT, per_class TEXT, predictions BLOB, stop_predictions BLOB,
     PRIMARY KEY (strategy, seed, cycle)
 );
 CREATE TABLE IF NOT EXISTS queried (
@@ -53,6 +54,9 @@ METRIC_COLUMNS = [
     "query_seconds",
     "seconds",
     "stop_reason",
+    "kappa",
+    "uncertainty",
+    "would_stop",
 ]
 
 
@@ -66,6 +70,9 @@ class ResumePoint:
     next_cycle: int
     rng_state: dict[str, Any]
     done: bool
+    f1_history: list[float]
+    kappa_history: list[float]
+    stop_predictions: np.ndarray | None
 
 
 class ResultStore:
@@ -143,6 +150,7 @@ class ResultStore:
         predictions: np.ndarray,
         rng_state: dict[str, Any],
         queried: list[tuple[int, object, int]],
+        stop_predictions: np.ndarray,
     ) -> None:
         """One transaction: the cycle's row and its queried batch land together or not at all."""
         per_class = {
@@ -153,9 +161,10 @@ class ResultStore:
             "support": scores.support.tolist(),
         }
         row = [metrics[c] for c in METRIC_COLUMNS]
+        row[METRIC_COLUMNS.index("would_stop")] = json.dumps(metrics["would_stop"])
         with self.db:
             self.db.execute(
-                "INSERT INTO cycles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO cycles VALUES ({', '.join('?' * (len(row) + 7))})",
                 (
                     strategy,
                     seed,
@@ -164,6 +173,7 @@ class ResultStore:
                     json.dumps(rng_state),
                     json.dumps(per_class),
                     np.asarray(predictions, dtype=np.int32).tobytes(),
+                    np.asarray(stop_predictions, dtype=np.int32).tobytes(),
                 ),
             )
             self.db.executemany(
@@ -175,13 +185,14 @@ class ResultStore:
             )
 
     def resume_point(self, strategy: str, seed: int) -> ResumePoint | None:
-        last = self.db.execute(
-            "SELECT cycle, stop_reason, rng_state FROM cycles WHERE strategy = ? AND seed = ? "
-            "ORDER BY cycle DESC LIMIT 1",
+        history = self.db.execute(
+            "SELECT cycle, stop_reason, rng_state, macro_f1, kappa, stop_predictions FROM cycles "
+            "WHERE strategy = ? AND seed = ? ORDER BY cycle",
             (strategy, seed),
-        ).fetchone()
-        if last is None:
+        ).fetchall()
+        if not history:
             return None
+        last = history[-1]
         rows = self.db.execute(
             "SELECT position, label FROM queried WHERE strategy = ? AND seed = ? ORDER BY cycle, rank",
             (strategy, seed),
@@ -195,6 +206,9 @@ class ResultStore:
             next_cycle=int(last[0]) + 1,
             rng_state=json.loads(last[2]),
             done=bool(last[1]),
+            f1_history=[float(h[3]) for h in history],
+            kappa_history=[float("nan") if h[4] is None else float(h[4]) for h in history],
+            stop_predictions=np.frombuffer(last[5], dtype=np.int32).astype(np.int64) if last[5] else None,
         )
 
     # -- reading back -------------------------------------------------------------------------

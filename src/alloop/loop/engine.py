@@ -3,42 +3,75 @@ positions, so every label stays with its own item however many cycles run."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.metrics import cohen_kappa_score
 
 from alloop.errors import AlloopError
 from alloop.metrics import Scores, evaluate
 from alloop.models.base import Classifier
 from alloop.oracle import Oracle
-from alloop.stopping import LabelBudget, LoopState, PoolExhausted, StoppingCriterion, first_reason
+from alloop.stopping import (
+    LABEL_FREE,
+    LabelBudget,
+    LoopState,
+    PoolExhausted,
+    StoppingCriterion,
+    first_reason,
+)
 from alloop.strategies import Strategy
 from alloop.strategies.selection import check_k
 
 
+def _empty() -> np.ndarray:
+    return np.empty(0, dtype=np.int64)
+
+
 @dataclass
 class CycleResult:
-    """One cycle: the model trained on ``n_labelled`` items, its test scores, and the batch it
-    queried afterwards (labelled for the next cycle; empty when the loop stopped here)."""
+    """One cycle: the model trained on ``n_labelled`` items, its test scores, the label-free
+    stopping signals, and the batch it queried afterwards (empty when the loop stopped here)."""
 
     cycle: int
     n_labelled: int
     scores: Scores
-    predictions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    queried_positions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    predictions: np.ndarray = field(default_factory=_empty)
+    queried_positions: np.ndarray = field(default_factory=_empty)
     queried_ids: list[object] = field(default_factory=list)
-    queried_labels: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    queried_labels: np.ndarray = field(default_factory=_empty)
     fit_seconds: float = 0.0
     eval_seconds: float = 0.0
     score_seconds: float = 0.0
     query_seconds: float = 0.0
     stop_reason: str | None = None
+    kappa: float = math.nan
+    uncertainty: float = math.nan
+    stop_predictions: np.ndarray = field(default_factory=_empty)
+    would_stop: list[str] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
         return self.fit_seconds + self.eval_seconds + self.score_seconds + self.query_seconds
+
+
+@dataclass
+class History:
+    """What the label-free criteria remember between cycles (stored, so a resume continues it)."""
+
+    f1: list[float] = field(default_factory=list)
+    kappa: list[float] = field(default_factory=list)
+    stop_predictions: np.ndarray | None = None
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's kappa of two prediction vectors; 1.0 when they are identical (even if constant)."""
+    if np.array_equal(a, b):
+        return 1.0
+    return float(cohen_kappa_score(a, b))
 
 
 class ActiveLearner:
@@ -46,7 +79,8 @@ class ActiveLearner:
 
     Items are known by position in ``pool_texts`` inside the loop and by ``pool_ids`` towards the
     oracle; labels are stored per position as they arrive, so training texts and labels are
-    always taken with the same index array.
+    always taken with the same index array. ``stop_set`` (pool positions) is the fixed sample on
+    which the label-free stopping signals are measured each cycle.
     """
 
     def __init__(
@@ -62,6 +96,7 @@ class ActiveLearner:
         query_size: int = 10,
         stopping: Sequence[StoppingCriterion] = (),
         seed: int = 0,
+        stop_set: np.ndarray | None = None,
     ):
         if len(pool_texts) != len(pool_ids):
             raise AlloopError(f"{len(pool_texts)} pool texts but {len(pool_ids)} ids")
@@ -75,11 +110,15 @@ class ActiveLearner:
         self.classes = list(classes)
         self.query_size = check_k(query_size)
         self.stopping: list[StoppingCriterion] = [*stopping, PoolExhausted()]
+        configured = {getattr(c, "name", None): c for c in stopping}
+        self.monitors = {name: configured.get(name) or make() for name, make in LABEL_FREE.items()}
         budgets = [c.n for c in stopping if isinstance(c, LabelBudget)]
         self.max_labels = min(budgets) if budgets else None
         self.rng = np.random.default_rng(seed)
         self.labels = np.full(len(self.pool_texts), -1, dtype=np.int64)
         self.order: list[int] = []  # labelled positions in the order they were labelled
+        self.stop_set = None if stop_set is None else np.asarray(stop_set, dtype=np.int64)
+        self.history = History()
 
     @property
     def labelled(self) -> np.ndarray:
@@ -109,12 +148,19 @@ class ActiveLearner:
         yield from self._loop(0)
 
     def resume(
-        self, positions: np.ndarray, labels: np.ndarray, next_cycle: int, rng_state: dict[str, object]
+        self,
+        positions: np.ndarray,
+        labels: np.ndarray,
+        next_cycle: int,
+        rng_state: dict[str, object],
+        history: History | None = None,
     ) -> Iterator[CycleResult]:
-        """Continue a stopped run: the items labelled so far (in order), and the RNG as it was."""
+        """Continue a stopped run: the items labelled so far (in order), the RNG as it was, and the
+        stopping signals' history."""
         self.labels[positions] = labels
         self.order = [int(p) for p in positions]
         self.rng.bit_generator.state = rng_state
+        self.history = history or History()
         yield from self._loop(next_cycle)
 
     def rng_state(self) -> dict[str, object]:
@@ -129,6 +175,33 @@ class ActiveLearner:
                 return
             cycle += 1
 
+    def _monitor(self, result: CycleResult) -> LoopState:
+        """Measure the label-free signals on the stop set and build the criteria's view."""
+        h = self.history
+        h.f1.append(result.scores.macro_f1)
+        if self.stop_set is not None and len(self.stop_set):
+            proba = self.classifier.predict_proba([self.pool_texts[i] for i in self.stop_set])
+            predictions = proba.argmax(axis=1)
+            unlabelled = self.labels[self.stop_set] < 0
+            if unlabelled.any():
+                result.uncertainty = float((1.0 - proba[unlabelled].max(axis=1)).mean())
+            if h.stop_predictions is not None:
+                result.kappa = agreement(h.stop_predictions, predictions)
+            h.stop_predictions = predictions
+            result.stop_predictions = predictions
+        h.kappa.append(result.kappa)
+        state = LoopState(
+            result.cycle,
+            result.n_labelled,
+            int((self.labels < 0).sum()),
+            result.scores.macro_f1,
+            tuple(h.f1),
+            tuple(h.kappa),
+            result.uncertainty,
+        )
+        result.would_stop = [name for name, c in self.monitors.items() if c.reason(state)]
+        return state
+
     def _cycle(self, cycle: int) -> CycleResult:
         positions = self.labelled
         t0 = time.perf_counter()
@@ -136,15 +209,14 @@ class ActiveLearner:
         t1 = time.perf_counter()
         predicted = self.classifier.predict_proba(self.test_texts).argmax(axis=1)
         scores = evaluate(self.test_labels, predicted, self.classes)
+        result = CycleResult(cycle, len(positions), scores, predicted)
+        state = self._monitor(result)
         t2 = time.perf_counter()
-        unlabelled = np.flatnonzero(self.labels < 0)
-        state = LoopState(cycle, len(positions), len(unlabelled), scores.macro_f1)
-        result = CycleResult(
-            cycle, len(positions), scores, predicted, fit_seconds=t1 - t0, eval_seconds=t2 - t1
-        )
+        result.fit_seconds, result.eval_seconds = t1 - t0, t2 - t1
         result.stop_reason = first_reason(self.stopping, state)
         if result.stop_reason:
             return result
+        unlabelled = np.flatnonzero(self.labels < 0)
         k = self.query_size
         if self.max_labels is not None:
             k = min(k, self.max_labels - len(positions))
@@ -152,8 +224,15 @@ class ActiveLearner:
             proba = self.classifier.predict_proba([self.pool_texts[i] for i in unlabelled])
         else:
             proba = np.empty((len(unlabelled), 0))
+        embeddings = labelled_embeddings = None
+        if self.strategy.needs_embeddings:
+            embed = getattr(self.classifier, "embed", None)
+            if embed is None:
+                raise AlloopError(f"strategy {self.strategy.name} needs embeddings; this classifier has none")
+            everything = embed(self.pool_texts)
+            embeddings, labelled_embeddings = everything[unlabelled], everything[positions]
         t3 = time.perf_counter()
-        picks = unlabelled[self.strategy(proba, k, self.rng)]
+        picks = unlabelled[self.strategy(proba, k, self.rng, embeddings, labelled_embeddings)]
         result.queried_labels = self._label(picks)
         result.queried_positions = picks
         result.queried_ids = list(self.pool_ids[picks])

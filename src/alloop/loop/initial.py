@@ -6,7 +6,7 @@ import numpy as np
 
 from alloop.errors import AlloopError
 
-INITIAL_STRATEGIES = ("stratified", "random")
+INITIAL_STRATEGIES = ("stratified", "random", "kmeans")
 
 
 def initial_count(initial: float, pool_size: int) -> int:
@@ -49,11 +49,44 @@ def stratified_draw(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.
     return rng.permutation(np.concatenate(picks)).astype(np.int64)
 
 
-def draw_initial(labels: np.ndarray, initial: float, how: str, rng: np.random.Generator) -> np.ndarray:
-    """Positions of the initial labelled set in the pool."""
+def kmeans_representatives(embeddings: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """A label-free cold start: cluster the pool's embeddings into ``n`` groups and take the item
+    nearest each centroid, so the first batch covers the pool instead of its densest corner."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    x = np.asarray(embeddings, dtype=np.float32)
+    seed = int(rng.integers(2**31 - 1))
+    model = (
+        KMeans(n, n_init=1, random_state=seed) if len(x) <= 20_000 else MiniBatchKMeans(n, random_state=seed)
+    )
+    model.fit(x)
+    picks: list[int] = []
+    taken = np.zeros(len(x), dtype=bool)
+    for centre in model.cluster_centers_:
+        distance = ((x - centre) ** 2).sum(axis=1)
+        distance[taken] = np.inf  # two centroids never share an item
+        best = int(np.argmin(distance))
+        taken[best] = True
+        picks.append(best)
+    return np.array(picks, dtype=np.int64)
+
+
+def draw_initial(
+    labels: np.ndarray,
+    initial: float,
+    how: str,
+    rng: np.random.Generator,
+    embeddings: np.ndarray | None = None,
+) -> np.ndarray:
+    """Positions of the initial labelled set in the pool. ``kmeans`` needs the pool's embeddings;
+    ``stratified`` reads the gold labels; ``random`` and ``kmeans`` use no label."""
     n = initial_count(initial, len(labels))
     if how == "stratified":
         return stratified_draw(labels, n, rng)
     if how == "random":
         return rng.choice(len(labels), n, replace=False).astype(np.int64)
+    if how == "kmeans":
+        if embeddings is None:
+            raise AlloopError("--initial-strategy kmeans needs embeddings; this classifier has none")
+        return kmeans_representatives(embeddings, n, rng)
     raise AlloopError(f"unknown --initial-strategy {how!r}; choose from {', '.join(INITIAL_STRATEGIES)}")

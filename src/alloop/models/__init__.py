@@ -10,7 +10,7 @@ from alloop.models.base import Classifier
 from alloop.models.encoder import Encoder
 from alloop.models.finetune import FineTunedClassifier
 from alloop.models.frozen import FrozenEncoderClassifier
-from alloop.models.tfidf import TfidfClassifier
+from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
 
 CLASSIFIERS = ("tfidf", "bert-frozen", "bert")
 
@@ -37,7 +37,8 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
     if config.classifier not in CLASSIFIERS:
         raise AlloopError(f"unknown classifier {config.classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
     if config.classifier == "tfidf":
-        return lambda seed: TfidfClassifier(n_classes, seed=seed)
+        embedder = SvdEmbedder()  # shared: the pool's LSA embedding is fitted once per run
+        return lambda seed: TfidfClassifier(n_classes, seed=seed, embedder=embedder)
     encoder = Encoder(config.model, max_length=config.max_length, device=config.device)
     if config.classifier == "bert-frozen":
         return lambda seed: FrozenEncoderClassifier(encoder, n_classes, seed=seed)

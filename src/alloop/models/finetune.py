@@ -161,5 +161,8 @@ class FineTunedClassifier:
         return out
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Mean-pooled embeddings from the fine-tuned encoder (for diversity-aware strategies)."""
-        return encode(self.encoder, self._require().encoder, texts, self.progress)
+        """Mean-pooled embeddings from the fine-tuned encoder (for diversity-aware strategies);
+        before the first fit, the pretrained encoder's (cached) ones, e.g. for a cold start."""
+        if self._module is None:
+            return self.encoder.embed(texts, self.progress)
+        return encode(self.encoder, self._module.encoder, texts, self.progress)

@@ -5,11 +5,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from alloop.models.base import check_fit_input, constant_proba, expand_proba
+
+
+class SvdEmbedder:
+    """Dense text embeddings without a neural model: TF-IDF, then a truncated SVD (LSA), fitted
+    without labels on the texts given and L2-normalised. Cached for the last text list, which is
+    the whole pool in the loop, so it is fitted once per run."""
+
+    def __init__(self, n_components: int = 128, seed: int = 0):
+        self.n_components = n_components
+        self.seed = seed
+        self._key: int | None = None
+        self._vectors: np.ndarray | None = None
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        key = hash(tuple(texts))
+        if key != self._key or self._vectors is None:
+            tfidf = TfidfVectorizer(
+                ngram_range=(1, 2), sublinear_tf=True, max_features=100_000
+            ).fit_transform(texts)
+            dims = max(1, min(self.n_components, tfidf.shape[1] - 1, len(texts) - 1))
+            dense = TruncatedSVD(dims, random_state=self.seed).fit_transform(tfidf)
+            norms = np.linalg.norm(dense, axis=1, keepdims=True)
+            self._vectors = (dense / np.maximum(norms, 1e-12)).astype(np.float32)
+            self._key = key
+        return self._vectors
 
 
 class TfidfClassifier:
@@ -18,8 +44,16 @@ class TfidfClassifier:
     The vectoriser is refit on the labelled texts each cycle, as a user with only those texts would.
     """
 
-    def __init__(self, n_classes: int, seed: int = 0, C: float = 30.0, max_features: int = 200_000):
+    def __init__(
+        self,
+        n_classes: int,
+        seed: int = 0,
+        C: float = 30.0,
+        max_features: int = 200_000,
+        embedder: SvdEmbedder | None = None,
+    ):
         self.n_classes = n_classes
+        self.embedder = embedder or SvdEmbedder(seed=seed)
         self.seed = seed
         self.C = C
         self.max_features = max_features
@@ -46,3 +80,7 @@ class TfidfClassifier:
             return constant_proba(len(texts), int(self._seen[0]), self.n_classes)
         proba = self._pipeline.predict_proba(list(texts))
         return expand_proba(proba, self._pipeline.classes_, self.n_classes)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """LSA embeddings of ``texts`` (for diversity strategies and the k-means cold start)."""
+        return self.embedder.embed(texts)

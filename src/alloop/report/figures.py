@@ -138,3 +138,30 @@ def confusion(matrix: np.ndarray, classes: Sequence[str], path: Path, title: str
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def stopping_signals(cycles: pd.DataFrame, path: Path) -> Path:
+    """The label-free stopping signals against labels used (mean over seeds), with thresholds."""
+    strategies = list(dict.fromkeys(cycles["strategy"]))
+    palette = colours(strategies)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=110)
+    for strategy in strategies:
+        group = cycles[cycles["strategy"] == strategy].groupby("n_labelled")
+        left.plot(group["kappa"].mean(), color=palette[strategy], label=strategy, marker="o", markersize=2)
+        right.plot(
+            group["uncertainty"].mean(), color=palette[strategy], label=strategy, marker="o", markersize=2
+        )
+    left.axhline(0.99, color="black", linestyle="--", linewidth=1, label="stabilizing threshold 0.99")
+    right.axhline(0.15, color="black", linestyle="--", linewidth=1, label="uncertainty threshold 0.15")
+    left.set_title("Agreement with the previous model on the stop set")
+    left.set_ylabel("Cohen's kappa")
+    right.set_title("Mean uncertainty on the unlabelled stop set")
+    right.set_ylabel("mean 1 - max p")
+    for ax in (left, right):
+        ax.set_xlabel("labelled items")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

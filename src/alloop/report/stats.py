@@ -3,6 +3,7 @@ paired tests across seeds."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -80,9 +81,44 @@ def paired_wilcoxon(x: np.ndarray, y: np.ndarray) -> float:
     return float(stats.wilcoxon(x, y).pvalue)
 
 
-def summary(runs: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
-    """Per strategy across seeds, with the paired test of its AULC against ``baseline``."""
+def classes_per_batch(queried: pd.DataFrame) -> pd.DataFrame:
+    """Mean number of distinct (gold) classes in a queried batch, per (strategy, seed)."""
+    distinct = queried.groupby(["strategy", "seed", "cycle"])["label"].nunique()
+    return distinct.groupby(["strategy", "seed"]).mean().rename("classes_per_batch").reset_index()
+
+
+def _paired_p(runs: pd.DataFrame, strategy: str, other: str) -> float:
+    mine = runs[runs["strategy"] == strategy].set_index("seed")["aulc"]
+    theirs = runs[runs["strategy"] == other].set_index("seed")["aulc"]
+    common = mine.index.intersection(theirs.index)
+    if strategy == other or not len(common):
+        return math.nan
+    return paired_wilcoxon(mine[common].to_numpy(), theirs[common].to_numpy())
+
+
+def stopping_points(cycles: pd.DataFrame) -> pd.DataFrame:
+    """Where each label-free criterion first fired (or would have), per (strategy, seed):
+    labels used and F1 there, against the best F1 of the run."""
+    rows = []
+    for (strategy, seed), group in cycles.groupby(["strategy", "seed"], sort=False):
+        group = group.sort_values("cycle")
+        fired = group["would_stop"].apply(lambda v: json.loads(v) if isinstance(v, str) and v else [])
+        for criterion in ("stabilizing", "plateau", "uncertainty"):
+            hit = np.flatnonzero([criterion in f for f in fired])
+            row = {"strategy": strategy, "seed": int(seed), "criterion": criterion, "fired": bool(len(hit))}
+            row["labels"] = float(group["n_labelled"].iloc[hit[0]]) if len(hit) else math.nan
+            row["f1"] = float(group["macro_f1"].iloc[hit[0]]) if len(hit) else math.nan
+            row["best_f1"] = float(group["macro_f1"].max())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary(
+    runs: pd.DataFrame, baseline: str = BASELINE, queried: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per strategy across seeds, with paired tests of its AULC against ``baseline`` and margin."""
     base = runs[runs["strategy"] == baseline].set_index("seed")["aulc"]
+    diversity = classes_per_batch(queried) if queried is not None and len(queried) else None
     rows = []
     for strategy, group in runs.groupby("strategy", sort=False):
         mean, sd, lo, hi = mean_sd_ci(group["aulc"])
@@ -110,5 +146,9 @@ def summary(runs: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
             if strategy != baseline and len(common)
             else math.nan
         )
+        row["p_vs_margin"] = _paired_p(runs, str(strategy), "margin")
+        if diversity is not None:
+            mine = diversity[diversity["strategy"] == strategy]["classes_per_batch"]
+            row["classes_per_batch"] = float(mine.mean()) if len(mine) else math.nan
         rows.append(row)
     return pd.DataFrame(rows)

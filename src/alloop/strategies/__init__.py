@@ -13,21 +13,34 @@ from dataclasses import dataclass
 import numpy as np
 
 from alloop.errors import AlloopError
-from alloop.strategies import uncertainty
+from alloop.strategies import diversity, uncertainty
+from alloop.strategies.dedupe import without_near_duplicates
 from alloop.strategies.selection import check_k, top_k
 
 
 @dataclass(frozen=True)
 class Strategy:
-    """A named query strategy. ``needs_proba`` is False for strategies that ignore the model,
-    so the loop can skip scoring the pool for them."""
+    """A named query strategy. The flags tell the loop what to compute for it: the pool's
+    probabilities (``needs_proba``; random skips scoring) and embeddings (``needs_embeddings``,
+    of the unlabelled and of the labelled items)."""
 
     name: str
-    select: Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
+    select: Callable[..., np.ndarray]
     needs_proba: bool = True
+    needs_embeddings: bool = False
     description: str = ""
 
-    def __call__(self, proba: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    def __call__(
+        self,
+        proba: np.ndarray,
+        k: int,
+        rng: np.random.Generator,
+        embeddings: np.ndarray | None = None,
+        labelled_embeddings: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``proba``: (unlabelled items, classes), or (unlabelled items, 0) when not needed."""
+        if self.needs_embeddings:
+            return self.select(proba, k, rng, embeddings=embeddings, labelled_embeddings=labelled_embeddings)
         return self.select(proba, k, rng)
 
 
@@ -56,15 +69,46 @@ STRATEGIES: dict[str, Strategy] = {
         ),
         Strategy("entropy", _by_score(uncertainty.entropy), description="highest predictive entropy"),
         Strategy("margin", _by_score(uncertainty.margin), description="smallest top-1 minus top-2 gap"),
+        Strategy(
+            "badge",
+            diversity.badge,
+            needs_embeddings=True,
+            description="k-means++ over gradient embeddings (Ash et al. 2020)",
+        ),
+        Strategy(
+            "coreset",
+            diversity.coreset,
+            needs_proba=False,
+            needs_embeddings=True,
+            description="k-center greedy over embeddings (Sener & Savarese 2018)",
+        ),
+        Strategy(
+            "cluster-margin",
+            diversity.cluster_margin,
+            needs_embeddings=True,
+            description="margin candidates, one per embedding cluster (Citovsky et al. 2021)",
+        ),
     )
 }
+SEED_STRATEGIES = ("random", "least-confidence", "entropy", "margin")
+DEDUP_SUFFIX = "+dedup"
+DEFAULT_THRESHOLD = 0.95
 
 
-def get_strategy(name: str) -> Strategy:
+def get_strategy(name: str, near_duplicates: float | None = None) -> Strategy:
+    """The strategy called ``name``; with ``near_duplicates`` (a cosine threshold), wrapped by the
+    near-duplicate guard."""
+    if name.endswith(DEDUP_SUFFIX):  # e.g. margin+dedup: the guard for this strategy alone
+        return get_strategy(name.removesuffix(DEDUP_SUFFIX), near_duplicates or DEFAULT_THRESHOLD)
     try:
-        return STRATEGIES[name]
+        strategy = STRATEGIES[name]
     except KeyError:
         raise AlloopError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}") from None
+    if near_duplicates is None:
+        return strategy
+    if not 0.0 < near_duplicates < 1.0:
+        raise AlloopError(f"--near-duplicate-threshold must be between 0 and 1, got {near_duplicates}")
+    return without_near_duplicates(strategy, near_duplicates)
 
 
-__all__ = ["STRATEGIES", "Strategy", "get_strategy", "random_sampling", "top_k"]
+__all__ = ["SEED_STRATEGIES", "STRATEGIES", "Strategy", "get_strategy", "random_sampling", "top_k"]

@@ -1,0 +1,48 @@
+"""The near-duplicate guard: no two items of one batch closer than a cosine threshold."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from alloop.strategies.diversity import check_embeddings, normalise
+from alloop.strategies.selection import check_k
+
+
+def greedy_distinct(ranked: np.ndarray, unit: np.ndarray, k: int, threshold: float) -> list[int]:
+    """Walk the ranking and keep an item only if its cosine to every kept item is <= threshold."""
+    kept: list[int] = []
+    for idx in ranked:
+        if kept and float((unit[kept] @ unit[idx]).max()) > threshold:
+            continue
+        kept.append(int(idx))
+        if len(kept) == k:
+            break
+    return kept
+
+
+def without_near_duplicates(strategy, threshold: float = 0.95):  # type: ignore[no-untyped-def]
+    """Wrap any strategy: ask it for a longer ranking, then keep its best items that are not
+    near-duplicates of each other. Returns fewer than ``k`` only if the whole pool is made of
+    near-duplicates of the kept items."""
+
+    def select(proba, k, rng, embeddings=None, labelled_embeddings=None):  # type: ignore[no-untyped-def]
+        n = len(proba)
+        unit = normalise(check_embeddings(embeddings, n, "--no-near-duplicates"))
+        want = min(check_k(k), n)
+        asked = min(n, max(3 * want, want + 20))
+        while True:
+            ranked = strategy(proba, asked, rng, embeddings, labelled_embeddings)
+            kept = greedy_distinct(ranked, unit, want, threshold)
+            if len(kept) == want or asked == n:
+                return np.array(kept, dtype=np.int64)
+            asked = min(n, asked * 2)
+
+    return dataclasses.replace(
+        strategy,
+        name=f"{strategy.name}+dedup" if not strategy.name.endswith("+dedup") else strategy.name,
+        select=select,
+        needs_embeddings=True,
+        description=f"{strategy.description}, no two items with cosine > {threshold}",
+    )
