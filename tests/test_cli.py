@@ -69,6 +69,48 @@ def test_run_bert_frozen_end_to_end_on_amazon_in(amazon_in, tmp_path):
     assert table["macro_f1"].max() > 0.2  # 60-100 labels of 19 classes: well above chance (0.05)
 
 
+ALL = [
+    "random",
+    "least-confidence",
+    "entropy",
+    "margin",
+    "badge",
+    "coreset",
+    "cluster-margin",
+    "margin+dedup",
+]
+
+
+@pytest.mark.slow
+def test_every_strategy_cold_start_and_stop_signal_with_bert_frozen(amazon_in, tmp_path):
+    out = tmp_path / "run"
+    picks = [a for s in ALL for a in ("--strategy", s)]
+    result = alloop(
+        "run", "--data", str(amazon_in), "--classifier", "bert-frozen", "--max-length", "48", *picks,
+        "--initial-strategy", "kmeans", "--initial", "40", "--query-size", "20", "--cycles", "2",
+        "--stop", "stabilizing", "--stop", "plateau", "--stop", "uncertainty", "--no-ceiling",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = check_outputs(out, pd.read_parquet(amazon_in), ALL, cycles=2, query=20)
+    assert table["uncertainty"].between(0, 1).all()
+    assert table[table["cycle"] > 0]["kappa"].between(-1, 1).all()
+    summary = pd.read_csv(out / "summary.csv").set_index("strategy")
+    assert summary["classes_per_batch"].between(1, 19).all()
+    assert set(pd.read_csv(out / "stopping.csv")["criterion"]) == {"stabilizing", "plateau", "uncertainty"}
+
+
+def test_tfidf_exposes_embeddings_for_diversity_strategies(amazon_in, tmp_path):
+    out = tmp_path / "run"
+    result = alloop(
+        "run", "--data", str(amazon_in), "--classifier", "tfidf", "--strategy", "coreset",
+        "--strategy", "badge", "--no-near-duplicates", "--initial-strategy", "kmeans", "--initial", "30",
+        "--query-size", "15", "--cycles", "1", "--no-ceiling", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    check_outputs(out, pd.read_parquet(amazon_in), ["coreset", "badge"], cycles=1, query=15)
+
+
 @pytest.mark.slow
 def test_run_tiny_bert_fine_tune(amazon_in, tmp_path):
     small = tmp_path / "small.parquet"
