@@ -122,8 +122,8 @@ def test_bad_input_gets_one_line_that_names_the_fix(tmp_path, make, kwargs, mess
 
 
 def test_unreachable_hub_fails_fast_with_a_local_hint(monkeypatch):
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")  # .invalid never resolves (RFC 2606)
     start = time.monotonic()
     with pytest.raises(AlloopError, match="cannot reach the Hugging Face Hub") as caught:

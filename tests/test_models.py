@@ -114,3 +114,17 @@ def test_warm_start_keeps_the_model_and_cold_start_rebuilds_it(encoder):
     np.testing.assert_allclose(
         encode(encoder, encoder.model, ["bluetooth wireless earbuds"]), before, atol=1e-5
     )
+
+
+def test_an_unreachable_model_id_fails_fast_with_one_line(monkeypatch):
+    from alloop.models import Encoder
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(AlloopError, match="cannot load model 'bert-base-uncased'") as caught:
+        Encoder("bert-base-uncased")
+    assert "\n" not in str(caught.value)
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")  # never resolves: the probe must say so
+    with pytest.raises(AlloopError, match="cannot reach the Hugging Face Hub"):
+        Encoder("bert-base-uncased")

@@ -71,12 +71,19 @@ class Encoder:
                 f"cannot reach the Hugging Face Hub to load model {self.name!r}; pass a local "
                 "folder with --model, or leave --model out to use the offline all-MiniLM-L6-v2"
             )
+        from transformers.utils import logging as hf_logging
+
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a weight-loading bar per run is noise next to ours
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.name)
             self.model = AutoModel.from_pretrained(self.name, dtype=torch.float32).to(self.device).eval()
         except (OSError, ValueError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise AlloopError(f"cannot load model {self.name!r}: {first}") from exc
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         self.hidden_size = int(self.model.config.hidden_size)
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         self._tokens: dict[str, list[int]] = {}
