@@ -15,12 +15,15 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alloop.label.service import Answer, LabelService, RequestError
 from alloop.label.store import Annotator
 
 MAX_BODY_BYTES = 16 * 1024
+TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
 STATIC = ("index.html", "app.js", "app.css")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
@@ -38,6 +41,34 @@ class LabelIn(BaseModel):
     label: Annotated[str | None, Field(max_length=500)] = None
     skip: bool = False
     unsure: bool = False
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, whether or not the client sent a
+    Content-Length, before anything parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await JSONResponse({"detail": TOO_LARGE}, status_code=413)(scope, receive, send)
+        total = 0
+
+        async def limited() -> Message:
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > self.limit:
+                    raise HTTPException(413, TOO_LARGE)
+            return message
+
+        await self.app(scope, limited, send)
 
 
 def current_annotator(request: Request) -> Annotator:
@@ -61,17 +92,15 @@ def create_app(service: LabelService) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        max_body_size=MAX_BODY_BYTES,
     )
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     pages = {name: resources.files("alloop.label").joinpath("static", name).read_bytes() for name in STATIC}
 
     app.state.service = service
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        detail = exc.detail
-        if exc.status_code == 413:
-            detail = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
+        detail = TOO_LARGE if exc.status_code == 413 else exc.detail
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 

@@ -100,6 +100,8 @@ class Trainer:
         self.phase = "starting"
         self.error: str | None = None
         self.rounds = 0
+        self.version = 0
+        """models trained so far: the version shown with each queue"""
         self.last_seconds = 0.0
         self._factory: Callable[[int], Classifier] | None = None
         self._embeddings: np.ndarray | None = None
@@ -206,8 +208,9 @@ class Trainer:
             if proba is None:
                 proba = model.predict_proba([texts[p] for p in data.unlabelled])
             queue = rank(strategy, proba, data.unlabelled, k, rng)
+            self.version += 1
             snapshot = Snapshot(
-                tuple(int(p) for p in queue), config.strategy, self.rounds + 1, len(data.labels), estimate
+                tuple(int(p) for p in queue), config.strategy, self.version, len(data.labels), estimate
             )
         self.rounds += 1
         self.last_seconds = time.perf_counter() - started
