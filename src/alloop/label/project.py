@@ -11,7 +11,7 @@ from alloop.data.prepare import build_texts, check_columns, join_value
 from alloop.data.sources import read_splits
 from alloop.errors import AlloopError
 from alloop.label.config import LabelConfig
-from alloop.label.store import Items, LabelStore
+from alloop.label.store import DB_NAME, Items, LabelStore
 
 
 def read_items(config: LabelConfig) -> tuple[Items, list[str]]:
@@ -60,26 +60,33 @@ def read_items(config: LabelConfig) -> tuple[Items, list[str]]:
 
 def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, LabelConfig, Items]:
     """Resume ``project`` (options given again must agree with its data) or create it from
-    ``given`` (which then needs ``data`` and ``labels``)."""
-    store = LabelStore.open(project, create=True)
-    try:
-        stored = store.config()
-        if stored is not None:
+    ``given`` (which then needs ``data`` and ``labels``). A refused start creates nothing."""
+    existing = (project / DB_NAME).exists()
+    store = LabelStore.open(project) if existing else None
+    stored = store.config() if store is not None else None
+    if store is not None and stored is not None:
+        try:
             config = stored.merged(given)
             store.save_config(config)
             return store, config, store.items()
+        except BaseException:
+            store.close()
+            raise
+    try:  # a new project (label.db may exist already, holding annotators only)
         if given.get("data") is None:
             raise AlloopError(f"{project} is not a labelling project yet; pass --data FILE to create it")
         if given.get("labels") is None:
             raise AlloopError("pass the label set: --labels a,b,c or --labels-file labels.txt")
         values = {k: v for k, v in given.items() if v is not None}
-        config = LabelConfig(**values).validate()
-        items, notes = read_items(config)
+        LabelConfig(**values).validate()
+        items, notes = read_items(LabelConfig(**values))
         config = LabelConfig(**{**values, "notes": tuple(notes)}).validate()
+        store = store or LabelStore.open(project, create=True)
         store.create(config, items)
         return store, config, items
     except BaseException:
-        store.close()
+        if store is not None:
+            store.close()
         raise
 
 
