@@ -66,7 +66,7 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 1000}, bypass_csp=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
             page.goto(f"{url}/#token={tokens['alice']}")
             page.wait_for_function("document.body.dataset.itemId")
             keys = page.eval_on_selector_all(
@@ -96,7 +96,7 @@ def main() -> None:
                     bob.post("/api/labels", json={"item_id": nxt["item_id"], "label": label})
             time.sleep(4.5)  # one stats refresh
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(args.screenshot))
+            page.screenshot(path=str(args.screenshot), full_page=True)
             all_latencies = page.evaluate("window.alloopLatencies")
             browser.close()
     finally:

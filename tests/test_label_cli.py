@@ -135,3 +135,18 @@ def test_bad_input_one_line_exit_2(labelled, tmp_path, capsys, args, message):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
     assert not (tmp_path / "new" / "label.db").exists()  # a refused start leaves nothing behind
+
+
+def test_listening_socket_sets_no_delay_and_a_busy_port_is_one_line():
+    import socket
+
+    from alloop.errors import AlloopError
+    from alloop.label.cli import _listen
+
+    sock = _listen("127.0.0.1", 0)
+    try:  # asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets; else each answer waits ~40 ms
+        assert sock.proto == socket.IPPROTO_TCP
+        with pytest.raises(AlloopError, match=r"cannot listen on 127\.0\.0\.1"):
+            _listen("127.0.0.1", sock.getsockname()[1])
+    finally:
+        sock.close()
