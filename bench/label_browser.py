@@ -27,6 +27,15 @@ DATA = ROOT.parent / "shared" / "data" / "amazon-in-products" / "amazon_in_produ
 ARGS = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-sandbox"]
 
 
+def shrink(path: Path) -> None:
+    """A 64-colour palette keeps the committed PNG small and the text crisp."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=DATA)
@@ -97,6 +106,7 @@ def main() -> None:
             time.sleep(4.5)  # one stats refresh
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.screenshot), full_page=True)
+            shrink(args.screenshot)
             all_latencies = page.evaluate("window.alloopLatencies")
             browser.close()
     finally:
