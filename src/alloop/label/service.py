@@ -54,7 +54,6 @@ class LabelService:
         self.label_set = frozenset(config.labels)
         self.overlap = np.array([in_overlap(i, config.seed, config.overlap) for i in items.ids], dtype=bool)
         self.fallback = permutation(len(items), config.seed)
-        self.started_at = time.time()
         self._lock = threading.Lock()
         self._snapshot = Snapshot(
             tuple(int(p) for p in self.fallback[: queue_length(config.query_size)]), "random"
