@@ -20,7 +20,11 @@ install: $(BIN)/alloop
 run: install
 	$(BIN)/alloop run --data "$(DATA)" $(ARGS)
 
-test: install
+# The browser test drives Debian's chromium (Playwright's own browser download is not used).
+/usr/bin/chromium:
+	apt-get update -qq && apt-get install -y -qq chromium
+
+test: install /usr/bin/chromium
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

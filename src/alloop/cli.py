@@ -363,6 +363,9 @@ def version() -> None:
     print(__version__)
 
 
+__import__("alloop.label.cli", fromlist=["register"]).register(app)  # label, annotators, export, ...
+
+
 def main() -> None:
     """Entry point: turns every user error into one line and exit code 2."""
     try:

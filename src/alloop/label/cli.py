@@ -1,0 +1,304 @@
+"""The labelling commands, added to ``alloop`` by ``register(app)``: ``label``, ``annotators add``,
+``label-stats``, ``export`` and ``predict``."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from alloop.errors import AlloopError
+from alloop.label.config import COLD_STARTS, parse_labels
+from alloop.models import CLASSIFIERS
+from alloop.strategies import STRATEGIES
+
+ProjectOption = Annotated[
+    Path, typer.Option("--project", help="The project folder (holds label.db).", show_default=False)
+]
+
+
+def label(
+    project: ProjectOption,
+    data: Annotated[
+        str | None, typer.Option(help="A .parquet/.csv/.jsonl file or folder; needed to create the project.")
+    ] = None,
+    text: Annotated[
+        list[str] | None,
+        typer.Option(help="Text column to show and classify; repeat for several. [default: title]"),
+    ] = None,
+    labels: Annotated[str | None, typer.Option(help="The label set, comma-separated: a,b,c.")] = None,
+    labels_file: Annotated[
+        Path | None, typer.Option(help="The label set, one label per line (labels may hold commas).")
+    ] = None,
+    gold: Annotated[
+        str | None, typer.Option(help="Column of known labels, to measure annotators and the model (demos).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Column of unique item ids. [default: row number]")
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help=f"One of: {', '.join(STRATEGIES)}. [default: margin]")
+    ] = None,
+    classifier: Annotated[
+        str | None, typer.Option(help=f"One of: {', '.join(CLASSIFIERS)}. [default: bert-frozen]")
+    ] = None,
+    query_size: Annotated[
+        int | None, typer.Option(help="Retrain after this many new labels. [default: 10]")
+    ] = None,
+    overlap: Annotated[
+        float | None,
+        typer.Option(help="Share of items also sent to other annotators, to measure agreement. [default: 0]"),
+    ] = None,
+    overlap_raters: Annotated[
+        int | None, typer.Option(help="Annotators per overlap item. [default: 2]")
+    ] = None,
+    cold_start: Annotated[
+        str | None,
+        typer.Option(help=f"First items before any model: {' or '.join(COLD_STARTS)}. [default: kmeans]"),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seeds the queue, the cold start and training. [default: 0]")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Encoder hub id or folder. [default: all-MiniLM-L6-v2, offline]")
+    ] = None,
+    max_length: Annotated[int | None, typer.Option(help="Tokens kept per text. [default: 64]")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
+) -> None:
+    """Label items in the browser while a model picks the most useful next item.
+
+    The first run creates the project from --data and the label set; later runs need only
+    --project and resume it, with the queue rebuilt from the labels on disk."""
+    import uvicorn
+
+    from alloop.label.project import open_project
+    from alloop.label.server import create_app
+    from alloop.label.service import LabelService
+
+    given: dict[str, Any] = {
+        "data": data,
+        "text": tuple(text) if text else None,
+        "labels": parse_labels(labels, labels_file),
+        "gold": gold,
+        "id_column": id_column,
+        "strategy": strategy,
+        "classifier": classifier,
+        "query_size": query_size,
+        "overlap": overlap,
+        "overlap_raters": overlap_raters,
+        "cold_start": cold_start,
+        "seed": seed,
+        "model": model,
+        "max_length": max_length,
+    }
+    sock = _listen(host, port)  # before loading anything: a busy port fails at once
+    store, config, items = open_project(project, given)
+    out = Console(highlight=False)
+    out.print(
+        f"[bold]project[/] {project}: {len(items):,} items, {len(config.labels)} labels, "
+        f"classifier {config.classifier}, strategy {config.strategy}, retrain every {config.query_size}"
+    )
+    for note in config.notes:
+        out.print(f"  [yellow]note[/]: {note}")
+    names = [a.name for a in store.annotators()]
+    if names:
+        out.print(f"annotators: {', '.join(names)}")
+    else:
+        out.print(f"no annotators yet: run `alloop annotators add NAME --project {project}`")
+    if not _is_loopback(host):
+        out.print("[yellow]warning[/]: listening beyond this machine; tokens cross the network unencrypted")
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"labelling at http://{shown}:{bound_port}/  (paste a token, or append #token=TOKEN)", flush=True)
+    service = LabelService(store, config, items).start()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(service), log_level="warning", access_log=False, timeout_graceful_shutdown=3
+        )
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        service.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    if not 0 <= port <= 65535:
+        raise AlloopError(f"--port must be between 0 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on such sockets, and without it each
+    # answer waits ~40 ms for a delayed ACK (Nagle), measured here as 44 ms per request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise AlloopError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; try another --port"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def annotators_add(
+    name: Annotated[str, typer.Argument(help="The annotator's name, as shown in stats and exports.")],
+    project: ProjectOption,
+) -> None:
+    """Add an annotator and print their token (on the last line, alone). Works while the
+    server runs. The token is shown once: only its hash is stored."""
+    from alloop.label.store import LabelStore
+
+    store = LabelStore.open(project, create=True)
+    try:
+        token = store.add_annotator(name)
+    finally:
+        store.close()
+    print(f"added annotator {name.strip()!r} to {project}")
+    print("open the page and paste this token, or append #token=TOKEN to the page's URL:")
+    print(token)
+
+
+def annotators_list(project: ProjectOption) -> None:
+    """List the project's annotators (tokens cannot be shown: only their hashes are stored)."""
+    from alloop.label.store import LabelStore
+
+    store = LabelStore.open(project)
+    try:
+        for annotator in store.annotators():
+            print(annotator.name)
+    finally:
+        store.close()
+
+
+def label_stats(
+    project: ProjectOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stats as JSON.")] = False,
+) -> None:
+    """Counts, labels per class, agreement (Cohen's and Fleiss' kappa) and disagreements."""
+    from alloop.label.service import LabelService
+    from alloop.label.store import LabelStore
+
+    store = LabelStore.open(project)
+    try:
+        config = store.config()
+        if config is None:
+            raise AlloopError(f"{project} has no data yet; start it with `alloop label --data ...`")
+        stats = LabelService(store, config, store.items(), train=False).stats()
+        stats["model"] = store.get_meta("last_model")
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(stats, indent=2))
+        return
+    _print_stats(stats, Console(highlight=False))
+
+
+def _kappa(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _print_stats(stats: dict[str, Any], out: Console) -> None:
+    out.print(
+        f"[bold]{stats['labelled_items']:,}[/] of {stats['items']:,} items labelled "
+        f"({stats['labels']:,} labels, {stats['skips']} skips, {stats['unsure']} unsure, "
+        f"{stats['ties']} ties to review)"
+    )
+    model = stats["model"]
+    if model and model.get("macro_f1") is not None:
+        out.print(
+            f"last model: v{model['version']} on {model['trained_on']} labels, macro-F1 "
+            f"{model['macro_f1']:.3f} ({model['estimate']}, {model['estimate_n']} items)"
+        )
+    classes = Table(title="labels per class")
+    classes.add_column("label")
+    classes.add_column("items", justify="right")
+    for name, n in stats["per_class"].items():
+        classes.add_row(name, str(n))
+    out.print(classes)
+    people = Table(title="annotators")
+    for column in ("name", "labels", "skips", "unsure", "gold accuracy"):
+        people.add_column(column, justify="left" if column == "name" else "right")
+    for a in stats["annotators"]:
+        accuracy = "-" if a["gold_accuracy"] is None else f"{a['gold_accuracy']:.3f}"
+        people.add_row(a["name"], str(a["labels"]), str(a["skips"]), str(a["unsure"]), accuracy)
+    out.print(people)
+    agreement = stats["agreement"]
+    pairs = Table(title="agreement (Cohen's kappa)")
+    for column in ("annotator", "annotator", "shared items", "kappa"):
+        pairs.add_column(column)
+    for p in agreement["pairs"]:
+        pairs.add_row(p["a"], p["b"], str(p["n_items"]), _kappa(p["kappa"]))
+    out.print(pairs if agreement["pairs"] else "no item labelled by two annotators yet")
+    fleiss = agreement["fleiss"]
+    if fleiss:
+        out.print(
+            f"Fleiss' kappa {_kappa(fleiss['kappa'])} over {fleiss['n_items']} items, "
+            f"{fleiss['n_annotators']} annotators"
+        )
+    if agreement["disagreements"]:
+        table = Table(title=f"disagreements ({agreement['n_disagreements']})")
+        for column in ("item", "text", "labels", "final"):
+            table.add_column(column, overflow="fold")
+        for d in agreement["disagreements"]:
+            labels = ", ".join(f"{k}: {v}" for k, v in d["labels"].items())
+            final = "[red]tie: review[/]" if d["tie"] else d["majority"]
+            table.add_row(d["item_id"], d["text"].split("\n")[0][:80], labels, final)
+        out.print(table)
+
+
+def export(
+    project: ProjectOption,
+    out: Annotated[Path, typer.Option(help="File to write.", show_default=False)],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="parquet or csv. [default: from the file's suffix]")
+    ] = None,
+) -> None:
+    """Write item id, text, final (majority) label, and each annotator's labels and timestamps."""
+    from alloop.label.exporting import export_project
+
+    n, fmt = export_project(project, out, fmt)
+    print(f"wrote {n:,} items to {out} ({fmt})")
+
+
+def predict(
+    project: ProjectOption,
+    data: Annotated[
+        str, typer.Option(help="Products to classify (.parquet/.csv/.jsonl).", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option(help="Where to write them with predicted_label and confidence.")],
+) -> None:
+    """Classify new products with the project's model, trained on all its final labels."""
+    from alloop.label.exporting import predict_file
+
+    frame = predict_file(project, data, out)
+    print(f"wrote {len(frame):,} predictions to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the labelling commands to the ``alloop`` app."""
+    app.command("label")(label)
+    annotators = typer.Typer(help="Manage a labelling project's annotators.", no_args_is_help=True)
+    annotators.command("add")(annotators_add)
+    annotators.command("list")(annotators_list)
+    app.add_typer(annotators, name="annotators")
+    app.command("label-stats")(label_stats)
+    app.command("export")(export)
+    app.command("predict")(predict)

@@ -1,0 +1,131 @@
+"""A labelling project's settings: what the data is (fixed at creation) and how the loop runs.
+
+Stored in the project's ``label.db`` so that a restart needs only ``--project``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from alloop.errors import AlloopError
+from alloop.models import CLASSIFIERS
+from alloop.strategies import STRATEGIES
+
+COLD_STARTS = ("kmeans", "random")
+DATA_KEYS = ("data", "text", "labels", "gold", "id_column")
+"""Settings that define the items and the label set: fixed once a project holds data."""
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """Everything ``alloop label`` needs. Data keys are fixed at creation; loop keys may change
+    between runs (e.g. a faster classifier), since labels do not depend on them."""
+
+    data: str
+    labels: tuple[str, ...]
+    text: tuple[str, ...] = ("title",)
+    gold: str | None = None
+    id_column: str | None = None
+    strategy: str = "margin"
+    classifier: str = "bert-frozen"
+    query_size: int = 10
+    overlap: float = 0.0
+    overlap_raters: int = 2
+    cold_start: str = "kmeans"
+    seed: int = 0
+    model: str | None = None
+    max_length: int = 64
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def validate(self) -> LabelConfig:
+        if not self.text:
+            raise AlloopError("no text column given; pass --text COLUMN (repeatable)")
+        check_labels(self.labels)
+        if self.strategy not in STRATEGIES:
+            raise AlloopError(f"unknown strategy {self.strategy!r}; choose from {', '.join(STRATEGIES)}")
+        if self.classifier not in CLASSIFIERS:
+            raise AlloopError(
+                f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}"
+            )
+        if self.cold_start not in COLD_STARTS:
+            raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {' or '.join(COLD_STARTS)}")
+        if self.query_size < 1:
+            raise AlloopError(f"--query-size must be at least 1, got {self.query_size}")
+        if not 0.0 <= self.overlap <= 1.0:
+            raise AlloopError(f"--overlap is a share between 0 and 1, got {self.overlap}")
+        if self.overlap_raters < 2:
+            raise AlloopError(f"--overlap-raters must be at least 2, got {self.overlap_raters}")
+        if self.max_length < 8:
+            raise AlloopError(f"--max-length must be at least 8, got {self.max_length}")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> LabelConfig:
+        known = {f.name for f in fields(cls)}
+        clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known}
+        return cls(**clean)
+
+    def merged(self, given: dict[str, Any]) -> LabelConfig:
+        """This stored config with the options given again on the command line. Data keys must
+        match what the project holds; changing them would silently mix two data sets."""
+        for key in DATA_KEYS:
+            value = given.get(key)
+            if value is None:
+                continue
+            stored = getattr(self, key)
+            same = _same_path(value, stored) if key == "data" else value == stored
+            if not same:
+                flag = {"id_column": "id", "labels": "labels"}.get(key, key)
+                raise AlloopError(
+                    f"this project was created with --{flag} {_show(stored)}, not {_show(value)}; "
+                    "drop the option to resume it, or use a new --project"
+                )
+        loop = {k: v for k, v in given.items() if k not in DATA_KEYS and v is not None}
+        return replace(self, **loop).validate()
+
+
+def check_labels(labels: tuple[str, ...] | list[str]) -> None:
+    if len(labels) < 2:
+        raise AlloopError(f"the label set needs at least 2 labels, got {len(labels)}")
+    if any(not label.strip() for label in labels):
+        raise AlloopError("the label set holds an empty label")
+    seen: set[str] = set()
+    for label in labels:
+        if label in seen:
+            raise AlloopError(f"label {label!r} appears twice in the label set")
+        seen.add(label)
+
+
+def parse_labels(labels: str | None, labels_file: Path | None) -> tuple[str, ...] | None:
+    """``--labels a,b,c`` or ``--labels-file`` (one label per line, so labels may hold commas)."""
+    if labels is not None and labels_file is not None:
+        raise AlloopError("give either --labels or --labels-file, not both")
+    if labels is not None:
+        parsed = tuple(p.strip() for p in labels.split(",") if p.strip())
+    elif labels_file is not None:
+        try:
+            lines = labels_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise AlloopError(f"labels file not found: {labels_file}") from None
+        except UnicodeDecodeError:
+            raise AlloopError(f"labels file {labels_file} is not UTF-8 text") from None
+        parsed = tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    else:
+        return None
+    check_labels(parsed)
+    return parsed
+
+
+def _same_path(a: str, b: str) -> bool:
+    return a == b or Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)

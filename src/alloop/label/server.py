@@ -1,0 +1,175 @@
+"""The FastAPI app: the labelling page and the JSON API, built by ``create_app(service)``.
+
+Every ``/api`` call needs ``Authorization: Bearer TOKEN`` (401 otherwise). Handlers are plain
+functions, run in a thread pool, because the store's SQLite calls block; a label is committed
+before its 200 is sent. The page gets a strict Content-Security-Policy (no inline script) on top
+of rendering every item text with ``textContent``, so a product title cannot inject markup.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alloop.label.service import Answer, LabelService, RequestError
+from alloop.label.store import Annotator
+
+MAX_BODY_BYTES = 16 * 1024
+TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
+STATIC = ("index.html", "app.js", "app.css")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+MEDIA = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
+
+
+class LabelIn(BaseModel):
+    """``POST /api/labels``: ``{"item_id": ..., "label": ...}``, or ``"skip": true``, or
+    ``"unsure": true``. Unknown keys are refused, so a typo cannot pass as a skip."""
+
+    model_config = ConfigDict(extra="forbid")
+    item_id: Annotated[str | int, Field(description="the item's id, as GET /api/next gave it")]
+    label: Annotated[str | None, Field(max_length=500)] = None
+    skip: bool = False
+    unsure: bool = False
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, whether or not the client sent a
+    Content-Length, before anything parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await JSONResponse({"detail": TOO_LARGE}, status_code=413)(scope, receive, send)
+        total = 0
+
+        async def limited() -> Message:
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > self.limit:
+                    raise HTTPException(413, TOO_LARGE)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def current_annotator(request: Request) -> Annotator:
+    """The annotator whose token is in ``Authorization: Bearer TOKEN``; 401 otherwise."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "missing token: send the header Authorization: Bearer TOKEN")
+    found = request.app.state.service.authenticate(token.strip())
+    if found is None:
+        raise HTTPException(401, "invalid token; `alloop annotators add NAME --project DIR` makes one")
+    return found
+
+
+Who = Annotated[Annotator, Depends(current_annotator)]
+
+
+def create_app(service: LabelService) -> FastAPI:
+    """One app per service: no module-level state, so tests can run several side by side."""
+    app = FastAPI(
+        title="alloop labelling",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    pages = {name: resources.files("alloop.label").joinpath("static", name).read_bytes() for name in STATIC}
+
+    app.state.service = service
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        detail = TOO_LARGE if exc.status_code == 413 else exc.detail
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(RequestError)
+    async def refused(request: Request, exc: RequestError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        if request.url.path == "/":
+            response.headers["Content-Security-Policy"] = CSP
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse(pages["index.html"])
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name not in pages or name == "index.html":
+            raise HTTPException(404, "not found")
+        return Response(pages[name], media_type=MEDIA["." + name.rsplit(".", 1)[1]])
+
+    @app.get("/api/me")
+    def me(who: Who) -> dict[str, Any]:
+        """Who the token belongs to, and the label set in button order."""
+        config = service.config
+        return {"annotator": who.name, "labels": list(config.labels), "query_size": config.query_size}
+
+    @app.get("/api/next")
+    def next_item(who: Who) -> dict[str, Any]:
+        """The item to label; ``{"item_id": null, "done": true}`` when none is left."""
+        item = service.next_item(who)
+        if item is None:
+            return {"item_id": None, "done": True, "message": "nothing left to label"}
+        return {**item, "done": False}
+
+    @app.post("/api/labels")
+    def post_label(body: LabelIn, who: Who) -> dict[str, Any]:
+        """Answers 200 only once the label is committed to label.db."""
+        answer = Answer(str(body.item_id), body.label, body.skip, body.unsure)
+        return service.submit(who, answer)
+
+    @app.post("/api/undo")
+    def undo(who: Who) -> dict[str, Any]:
+        """Take back your latest answer; GET /api/next then returns that item again."""
+        result = service.undo(who)
+        if result is None:
+            raise HTTPException(404, "nothing to undo")
+        return result
+
+    @app.get("/api/recent")
+    def recent(who: Who, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
+        return {"items": service.recent(who, limit)}
+
+    @app.get("/api/stats")
+    def stats(who: Who) -> dict[str, Any]:
+        return service.stats(who)
+
+    return app

@@ -1,0 +1,278 @@
+"""The live loop behind the API: hand out items, take labels, report progress and agreement.
+
+Handlers call this from a thread pool. Hand-outs and label writes are serialised by one lock,
+so an item is never handed to two annotators at once; each write is committed before the call
+returns. The model lives in the ``Trainer`` thread; this class only reads its latest snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alloop.label.agreement import disagreements, fleiss_from_rows, pairwise_cohen, votes
+from alloop.label.config import LabelConfig
+from alloop.label.queue import Snapshot, in_overlap, permutation, pick, queue_length
+from alloop.label.store import Annotator, Items, LabelRow, LabelStore, now_iso
+from alloop.label.trainer import Trainer
+
+LEASE_SECONDS = 20 * 60
+"""An item handed out is held for its annotator this long; then another may get it."""
+MAX_DISAGREEMENTS = 50
+
+
+class RequestError(Exception):
+    """A request the caller can fix; ``status`` is the HTTP code to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an annotator sends: a class, or a skip, or an unsure."""
+
+    item_id: str
+    label: str | None = None
+    skip: bool = False
+    unsure: bool = False
+
+
+class LabelService:
+    def __init__(self, store: LabelStore, config: LabelConfig, items: Items, train: bool = True):
+        self.store = store
+        self.config = config
+        self.items = items
+        self.position = {item_id: pos for pos, item_id in enumerate(items.ids)}
+        self.label_set = frozenset(config.labels)
+        self.overlap = np.array([in_overlap(i, config.seed, config.overlap) for i in items.ids], dtype=bool)
+        self.fallback = permutation(len(items), config.seed)
+        self._lock = threading.Lock()
+        self._snapshot = Snapshot(
+            tuple(int(p) for p in self.fallback[: queue_length(config.query_size)]), "random"
+        )
+        self.trainer = Trainer(config, store, items, self._publish) if train else None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> LabelService:
+        if self.trainer is not None:
+            self.trainer.start()
+        return self
+
+    def close(self) -> None:
+        if self.trainer is not None:
+            self.trainer.stop()
+        self.store.close()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot  # one reference swap: readers see the old queue or the new
+        if snapshot.version:  # what `alloop label-stats` shows when no server runs
+            estimate = snapshot.estimate
+            self.store.put_meta(
+                "last_model",
+                {
+                    "version": snapshot.version,
+                    "trained_on": snapshot.n_trained,
+                    "macro_f1": estimate.macro_f1 if estimate else None,
+                    "estimate": estimate.method if estimate else None,
+                    "estimate_n": estimate.n if estimate else 0,
+                    "at": now_iso(),
+                },
+            )
+
+    def authenticate(self, token: str) -> Annotator | None:
+        return self.store.annotator_for_token(token) if token else None
+
+    # -- handing out --------------------------------------------------------------------------
+    def next_item(self, annotator: Annotator) -> dict[str, Any] | None:
+        """The item this annotator holds, or a newly handed one; None when nothing is left."""
+        with self._lock:
+            since = time.time() - LEASE_SECONDS
+            held = self.store.assignment_of(annotator.id, since)
+            if held is not None and self.store.label_of(held, annotator.id) is None:
+                return self._item(held, "held", None)
+            rows = self.store.label_rows()
+            n_labels = Counter(r.pos for r in rows if r.status == "label")
+            mine = {r.pos for r in rows if r.annotator == annotator.id}
+            taken = {p for p, a in self.store.active_assignments(since).items() if a != annotator.id}
+            wanted = self.config.overlap_raters
+            needs_another = [
+                p for p in dict.fromkeys(r.pos for r in rows) if self.overlap[p] and 0 < n_labels[p] < wanted
+            ]
+            snapshot = self._snapshot
+            chosen = pick(
+                needs_another=needs_another,
+                queue=snapshot.queue,
+                fallback=self.fallback,
+                available=lambda p: p not in mine and p not in taken,
+                unlabelled=lambda p: n_labels[p] == 0,
+                queue_source=snapshot.source,
+            )
+            if chosen is None:
+                return None
+            self.store.assign(chosen.pos, annotator.id)
+            return self._item(chosen.pos, chosen.source, chosen.rank)
+
+    def _item(self, pos: int, source: str, rank: int | None) -> dict[str, Any]:
+        return {
+            "item_id": self.items.ids[pos],
+            "text": self.items.texts[pos],
+            "fields": self.items.fields[pos],
+            "source": source,
+            "rank": rank,
+            "model_version": self._snapshot.version,
+        }
+
+    # -- answers ------------------------------------------------------------------------------
+    def submit(self, annotator: Annotator, answer: Answer) -> dict[str, Any]:
+        """Record an answer; returns only after it is committed. Answering again (a retry, or a
+        change from the recent list) replaces this annotator's previous answer on the item."""
+        pos = self.position.get(answer.item_id)
+        if pos is None:
+            raise RequestError(404, f"unknown item_id {answer.item_id!r}")
+        if sum([answer.label is not None, answer.skip, answer.unsure]) != 1:
+            raise RequestError(422, 'send exactly one of "label", "skip": true or "unsure": true')
+        if answer.label is not None and answer.label not in self.label_set:
+            raise RequestError(
+                422, f"label {answer.label!r} is not in the label set: {', '.join(self.config.labels)}"
+            )
+        status = "skip" if answer.skip else "unsure" if answer.unsure else "label"
+        with self._lock:
+            holder = self.store.active_assignments(time.time() - LEASE_SECONDS).get(pos)
+            if holder not in (None, annotator.id) and self.store.label_of(pos, annotator.id) is None:
+                raise RequestError(409, f"item {answer.item_id!r} is being labelled by another annotator")
+            row = self.store.put_label(pos, annotator.id, status, answer.label)
+        n_labels = self.store.count_labels()
+        if self.trainer is not None:
+            self.trainer.notify(n_labels)
+        return {
+            "ok": True,
+            "item_id": answer.item_id,
+            "status": row.status,
+            "label": row.label,
+            "updated_at": row.updated_at,
+            "labels_total": n_labels,
+        }
+
+    def undo(self, annotator: Annotator) -> dict[str, Any] | None:
+        """Take back this annotator's latest answer; the item becomes their next one again."""
+        with self._lock:
+            row = self.store.undo_last(annotator.id)
+        if row is None:
+            return None
+        return {"ok": True, "item_id": self.items.ids[row.pos], "status": row.status, "label": row.label}
+
+    def recent(self, annotator: Annotator, limit: int = 10) -> list[dict[str, Any]]:
+        return [
+            {
+                "item_id": self.items.ids[r.pos],
+                "text": self.items.texts[r.pos],
+                "status": r.status,
+                "label": r.label,
+                "updated_at": r.updated_at,
+            }
+            for r in self.store.recent(annotator.id, limit)
+        ]
+
+    # -- progress -----------------------------------------------------------------------------
+    def stats(self, annotator: Annotator | None = None) -> dict[str, Any]:
+        rows = self.store.label_rows()
+        names = {a.id: a.name for a in self.store.annotators()}
+        return summarise(self, rows, names, annotator)
+
+
+def summarise(
+    service: LabelService, rows: list[LabelRow], names: dict[int, str], you: Annotator | None
+) -> dict[str, Any]:
+    """The numbers the page, ``GET /api/stats`` and ``alloop label-stats`` show."""
+    config, items = service.config, service.items
+    final = votes(rows)
+    per_class = Counter(v.label for v in final.values() if v.label is not None)
+    snapshot = service.snapshot
+    labelled = {r.pos for r in rows if r.status == "label"}
+    since = time.time() - LEASE_SECONDS
+    held = set(service.store.active_assignments(since))
+    per_annotator = []
+    for aid, name in names.items():
+        mine = [r for r in rows if r.annotator == aid]
+        answered = [r for r in mine if r.status == "label"]
+        scored = [r for r in answered if items.gold[r.pos] in service.label_set]
+        per_annotator.append(
+            {
+                "name": name,
+                "labels": len(answered),
+                "skips": sum(r.status == "skip" for r in mine),
+                "unsure": sum(r.status == "unsure" for r in mine),
+                "gold_accuracy": (
+                    sum(items.gold[r.pos] == r.label for r in scored) / len(scored) if scored else None
+                ),
+            }
+        )
+    fleiss, fleiss_items, fleiss_raters = fleiss_from_rows(rows, config.labels)
+    disagree = disagreements(rows, names)
+    trainer = service.trainer
+    estimate = snapshot.estimate
+    return {
+        "items": len(items),
+        "labelled_items": sum(v.label is not None for v in final.values()),
+        "labels": sum(r.status == "label" for r in rows),
+        "skips": sum(r.status == "skip" for r in rows),
+        "unsure": sum(r.status == "unsure" for r in rows),
+        "ties": sum(v.tie for v in final.values()),
+        "per_class": {label: per_class.get(label, 0) for label in config.labels},
+        "queue": sum(p not in labelled and p not in held for p in snapshot.queue),
+        "you": (
+            {"name": you.name, "labels": sum(r.annotator == you.id and r.status == "label" for r in rows)}
+            if you
+            else None
+        ),
+        "annotators": per_annotator,
+        "model": {
+            "classifier": config.classifier,
+            "strategy": config.strategy,
+            "query_size": config.query_size,
+            "version": snapshot.version,
+            "queue_source": snapshot.source,
+            "trained_on": snapshot.n_trained,
+            "macro_f1": estimate.macro_f1 if estimate else None,
+            "estimate": estimate.method if estimate else None,
+            "estimate_n": estimate.n if estimate else 0,
+            "train_seconds": round(snapshot.seconds, 3),
+            "training": bool(trainer and trainer.busy),
+            "phase": trainer.phase if trainer else "off",
+            "error": trainer.error if trainer else None,
+        },
+        "agreement": {
+            "pairs": [
+                {"a": p.a, "b": p.b, "n_items": p.n_items, "kappa": p.kappa}
+                for p in pairwise_cohen(rows, names)
+            ],
+            "fleiss": (
+                {"kappa": fleiss, "n_items": fleiss_items, "n_annotators": fleiss_raters}
+                if fleiss_raters >= 3
+                else None
+            ),
+            "n_disagreements": len(disagree),
+            "disagreements": [
+                {
+                    "item_id": items.ids[d.pos],
+                    "text": items.texts[d.pos],
+                    "labels": d.labels,
+                    "majority": d.vote.label,
+                    "tie": d.vote.tie,
+                }
+                for d in disagree[:MAX_DISAGREEMENTS]
+            ],
+        },
+    }

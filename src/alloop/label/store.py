@@ -1,0 +1,280 @@
+"""The labelling project's SQLite file, ``label.db`` (WAL, ``synchronous=FULL``).
+
+Every write is one transaction that is committed before the caller returns, so an API answer is
+only sent for a label that is on disk: a ``kill -9`` at any moment loses no acknowledged label.
+One connection is shared by the server's threads behind a lock; other processes (``alloop
+annotators add`` while the server runs) open their own, which WAL allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alloop.errors import AlloopError
+from alloop.label.config import LabelConfig
+
+DB_NAME = "label.db"
+STATUSES = ("label", "skip", "unsure")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    pos INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE, text TEXT NOT NULL,
+    fields TEXT NOT NULL, gold TEXT
+);
+CREATE TABLE IF NOT EXISTS annotators (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+    token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assignments (
+    pos INTEGER NOT NULL REFERENCES items(pos), annotator INTEGER NOT NULL REFERENCES annotators(id),
+    handed_at REAL NOT NULL, PRIMARY KEY (pos, annotator)
+);
+CREATE TABLE IF NOT EXISTS labels (
+    pos INTEGER NOT NULL REFERENCES items(pos), annotator INTEGER NOT NULL REFERENCES annotators(id),
+    status TEXT NOT NULL CHECK (status IN ('label', 'skip', 'unsure')), label TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (pos, annotator)
+);
+CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (annotator, seq);
+"""
+
+
+@dataclass(frozen=True)
+class Annotator:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """One annotator's answer on one item; ``label`` is None for a skip or an unsure."""
+
+    pos: int
+    annotator: int
+    status: str
+    label: str | None
+    created_at: str
+    updated_at: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Items:
+    """The items to label, by position ``pos`` (0..n-1): ids as the user knows them, the text the
+    model sees, the fields the page shows, and the optional gold label."""
+
+    ids: list[str]
+    texts: list[str]
+    fields: list[dict[str, str]]
+    gold: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def hash_token(token: str) -> str:
+    """Tokens are kept only as SHA-256: a leaked label.db gives no one a login."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class LabelStore:
+    """Typed access to ``label.db``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(path, check_same_thread=False, timeout=30.0, isolation_level=None)
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine too
+        self.db.execute("PRAGMA foreign_keys=ON")
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+
+    @classmethod
+    def open(cls, project: Path, create: bool = False) -> LabelStore:
+        path = project / DB_NAME
+        if not path.exists():
+            if not create:
+                raise AlloopError(
+                    f"no {DB_NAME} in {project}; start the project first with "
+                    "`alloop label --project DIR --data FILE --labels ...`"
+                )
+            project.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT under the lock: the write lock is taken up front, so two
+        processes never deadlock upgrading a read to a write; COMMIT returns once on disk."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self.db.execute(sql, args).fetchall()
+
+    # -- project ------------------------------------------------------------------------------
+    def config(self) -> LabelConfig | None:
+        rows = self._query("SELECT value FROM meta WHERE key = 'config'")
+        return LabelConfig.from_json(json.loads(rows[0][0])) if rows else None
+
+    def save_config(self, config: LabelConfig) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (json.dumps(config.to_json()),))
+
+    def create(self, config: LabelConfig, items: Items) -> None:
+        """The items and the config in one transaction: a project is either complete or absent."""
+        with self.transaction() as db:
+            if db.execute("SELECT COUNT(*) FROM items").fetchone()[0]:
+                raise AlloopError(f"{self.path} already holds items")
+            db.executemany(
+                "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+                [
+                    (pos, items.ids[pos], items.texts[pos], json.dumps(items.fields[pos]), items.gold[pos])
+                    for pos in range(len(items))
+                ],
+            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (json.dumps(config.to_json()),))
+
+    def put_meta(self, key: str, value: object) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default: object = None) -> Any:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def items(self) -> Items:
+        rows = self._query("SELECT item_id, text, fields, gold FROM items ORDER BY pos")
+        return Items(
+            ids=[r[0] for r in rows],
+            texts=[r[1] for r in rows],
+            fields=[json.loads(r[2]) for r in rows],
+            gold=[r[3] for r in rows],
+        )
+
+    # -- annotators ---------------------------------------------------------------------------
+    def add_annotator(self, name: str) -> str:
+        """Create an annotator; returns the token, which is shown once and never stored."""
+        name = name.strip()
+        if not name or len(name) > 64 or any(c in name for c in "\r\n\t"):
+            raise AlloopError("an annotator name must be 1 to 64 characters on one line")
+        token = secrets.token_urlsafe(24)
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT INTO annotators (name, token_sha256, created_at) VALUES (?, ?, ?)",
+                    (name, hash_token(token), now_iso()),
+                )
+        except sqlite3.IntegrityError:
+            raise AlloopError(f"annotator {name!r} already exists in this project") from None
+        return token
+
+    def annotator_for_token(self, token: str) -> Annotator | None:
+        rows = self._query("SELECT id, name FROM annotators WHERE token_sha256 = ?", (hash_token(token),))
+        return Annotator(*rows[0]) if rows else None
+
+    def annotators(self) -> list[Annotator]:
+        return [Annotator(*r) for r in self._query("SELECT id, name FROM annotators ORDER BY id")]
+
+    # -- assignments --------------------------------------------------------------------------
+    def active_assignments(self, since: float) -> dict[int, int]:
+        """Items handed out after ``since`` (epoch seconds): position -> annotator."""
+        rows = self._query("SELECT pos, annotator FROM assignments WHERE handed_at >= ?", (since,))
+        return {int(p): int(a) for p, a in rows}
+
+    def assignment_of(self, annotator: int, since: float) -> int | None:
+        rows = self._query(
+            "SELECT pos FROM assignments WHERE annotator = ? AND handed_at >= ? "
+            "ORDER BY handed_at DESC LIMIT 1",
+            (annotator, since),
+        )
+        return int(rows[0][0]) if rows else None
+
+    def assign(self, pos: int, annotator: int) -> None:
+        """Hand ``pos`` to ``annotator``: an annotator holds one item at a time."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM assignments WHERE annotator = ?", (annotator,))
+            db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (pos, annotator, time.time()))
+
+    # -- labels -------------------------------------------------------------------------------
+    def put_label(self, pos: int, annotator: int, status: str, label: str | None) -> LabelRow:
+        """Insert or replace this annotator's answer on ``pos`` and release the assignment, in
+        one committed transaction. Unique per (item, annotator): a retried POST or an edit
+        updates the row, never adds a second one."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        stamp = now_iso()
+        with self.transaction() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM labels").fetchone()[0]
+            db.execute(
+                "INSERT INTO labels VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pos, annotator) DO UPDATE "
+                "SET status = excluded.status, label = excluded.label, updated_at = excluded.updated_at, "
+                "seq = excluded.seq",
+                (pos, annotator, status, label, stamp, stamp, seq),
+            )
+            db.execute("DELETE FROM assignments WHERE pos = ? AND annotator = ?", (pos, annotator))
+            row = db.execute(
+                "SELECT * FROM labels WHERE pos = ? AND annotator = ?", (pos, annotator)
+            ).fetchone()
+        return LabelRow(*row)
+
+    def undo_last(self, annotator: int) -> LabelRow | None:
+        """Delete the annotator's latest answer and hand the item back to them."""
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT * FROM labels WHERE annotator = ? ORDER BY seq DESC LIMIT 1", (annotator,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM labels WHERE pos = ? AND annotator = ?", (row[0], annotator))
+            db.execute("DELETE FROM assignments WHERE annotator = ?", (annotator,))
+            db.execute(
+                "INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (row[0], annotator, time.time())
+            )
+        return LabelRow(*row)
+
+    def label_rows(self) -> list[LabelRow]:
+        return [LabelRow(*r) for r in self._query("SELECT * FROM labels ORDER BY seq")]
+
+    def label_of(self, pos: int, annotator: int) -> LabelRow | None:
+        rows = self._query("SELECT * FROM labels WHERE pos = ? AND annotator = ?", (pos, annotator))
+        return LabelRow(*rows[0]) if rows else None
+
+    def recent(self, annotator: int, limit: int) -> list[LabelRow]:
+        rows = self._query(
+            "SELECT * FROM labels WHERE annotator = ? ORDER BY seq DESC LIMIT ?", (annotator, limit)
+        )
+        return [LabelRow(*r) for r in rows]
+
+    def count_labels(self) -> int:
+        """Answers with a class (not skips or unsures): what drives retraining."""
+        return int(self._query("SELECT COUNT(*) FROM labels WHERE status = 'label'")[0][0])
