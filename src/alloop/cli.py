@@ -24,6 +24,7 @@ from rich.table import Table
 from alloop.data import DEFAULT_DATA, TextDataset
 from alloop.errors import AlloopError
 from alloop.experiment import RunConfig, default_out_dir, load_run_config, run_experiment
+from alloop.label.cli import register as register_labelling
 from alloop.loop import CycleResult
 from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.metrics import Scores
@@ -363,7 +364,7 @@ def version() -> None:
     print(__version__)
 
 
-__import__("alloop.label.cli", fromlist=["register"]).register(app)  # label, annotators, export, ...
+register_labelling(app)  # label, annotators, label-stats, export, predict
 
 
 def main() -> None:
