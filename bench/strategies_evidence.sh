@@ -10,7 +10,7 @@ run() { local name=$1; shift; [ -f "runs/$name/report.html" ] || "$ALLOOP" run -
     --initial 100 --query-size 50 "$@" --out "runs/$name"; }
 case "${1:-all}" in
   bert-frozen|all) run evidence-bert-frozen --classifier bert-frozen "${ALL[@]}" --cycles 20 ;;&
-  tfidf|all) run evidence-tfidf --classifier tfidf "${ALL[@]}" --cycles 16 ;;&
+  tfidf|all) run evidence-tfidf --classifier tfidf "${ALL[@]}" --cycles 10 ;;&
   cold|all)
     for how in stratified random kmeans; do
       run "evidence-cold-$how" --classifier bert-frozen --strategy margin --strategy random \
