@@ -36,6 +36,18 @@ def small_amazon(amazon_in: Path, folder: Path, per_class: int = 10, extra: list
     return folder / "data.parquet"
 
 
+def new_project(project: Path, data: Path, names: list[str]) -> tuple[dict[str, str], list[str]]:
+    """A project with these annotators (added before it has data) and the `alloop label` arguments
+    that create it from ``data`` and the ``labels.txt`` beside it."""
+    from alloop.label.store import LabelStore
+
+    store = LabelStore.open(project, create=True)
+    tokens = {name: store.add_annotator(name) for name in names}
+    store.close()
+    args = ["--project", str(project), "--data", str(data), "--labels-file", str(data.parent / "labels.txt")]
+    return tokens, args
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -9,9 +9,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from label_support import Server, bearer, small_amazon
-
-from alloop.label.store import LabelStore
+from label_support import Server, bearer, new_project, small_amazon
 
 CHROMIUM = Path("/usr/bin/chromium")
 EVIL = '<img src=x onerror="window.__xss=1">Evil <b>bold</b> title'
@@ -24,18 +22,7 @@ def site(amazon_in, tmp_path_factory) -> Iterator[dict]:
         pytest.fail(f"{CHROMIUM} missing: `make test` installs Debian's chromium")
     folder = tmp_path_factory.mktemp("browser")
     data = small_amazon(amazon_in, folder / "data", per_class=10, extra=[EVIL])
-    project = folder / "project"
-    store = LabelStore.open(project, create=True)
-    tokens = {name: store.add_annotator(name) for name in ("alice", "bob")}
-    store.close()
-    args = [
-        "--project",
-        str(project),
-        "--data",
-        str(data),
-        "--labels-file",
-        str(folder / "data" / "labels.txt"),
-    ]
+    tokens, args = new_project(folder / "project", data, ["alice", "bob"])
     args += ["--gold", "category", "--classifier", "tfidf", "--query-size", str(QUERY_SIZE)]
     server = Server(args, folder / "server.log").start(tokens["alice"])
     frame = pd.read_parquet(data)

@@ -8,7 +8,7 @@ import threading
 import time
 
 import httpx
-from label_support import Server, bearer, small_amazon
+from label_support import Server, bearer, new_project, small_amazon
 
 from alloop.label.exporting import export_frame
 from alloop.label.store import LabelStore
@@ -52,17 +52,7 @@ def test_sigkill_during_concurrent_labelling_loses_no_acknowledged_label(amazon_
     data = small_amazon(amazon_in, tmp_path / "data", per_class=20)
     labels = (tmp_path / "data" / "labels.txt").read_text().split("\n")[:-1]
     project = tmp_path / "project"
-    store = LabelStore.open(project, create=True)  # annotators before the project has data
-    tokens = {f"annotator{i}": store.add_annotator(f"annotator{i}") for i in range(CLIENTS)}
-    store.close()
-    args = [
-        "--project",
-        str(project),
-        "--data",
-        str(data),
-        "--labels-file",
-        str(tmp_path / "data" / "labels.txt"),
-    ]
+    tokens, args = new_project(project, data, [f"annotator{i}" for i in range(CLIENTS)])
     server = Server([*args, "--classifier", "tfidf", "--query-size", "5"], tmp_path / "server.log")
     first_token = next(iter(tokens.values()))
     server.start(first_token)

@@ -8,6 +8,7 @@ cycle, so ``--resume`` continues exactly where a killed run stopped.
 from __future__ import annotations
 
 import dataclasses
+import json
 import platform
 import time
 from collections.abc import Callable
@@ -288,8 +289,6 @@ def _save_cycle(
 
 
 def _save_meta(store: ResultStore, config: RunConfig, data: TextDataset, out: Path) -> None:
-    import json
-
     import torch
     import transformers
 
