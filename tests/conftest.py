@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the suite may wait on the network
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# the on-disk embedding cache goes to a fresh folder per session, never into ~/.cache
+os.environ.setdefault("ALLOOP_CACHE_DIR", tempfile.mkdtemp(prefix="alloop-cache-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ALLOOP_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -152,6 +152,10 @@ def tiny_csv(tmp_path_factory) -> Path:
         (["--data", "{tiny}", "--target-f1", "2"], "--target-f1"),
         (["--data", "{tiny}", "--budget", "4", "--initial", "5"], "larger than --budget"),
         (["--no-such-option"], "No such option"),
+        (["--data", "{tiny}", "--precision", "int4"], "unknown --precision"),
+        (["--data", "{tiny}", "--query-size", "5", "--pool-subsample", "3"], "--pool-subsample"),
+        (["--data", "{tiny}", "--threads", "0"], "--threads"),
+        (["--data", "{tiny}", "--classifier", "bert-frozen", "--cache-dir", "{bad}/x"], "--no-cache"),
     ],
 )
 def test_bad_input_one_line_exit_2_no_traceback(tiny_csv, tmp_path, args, message):

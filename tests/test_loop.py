@@ -47,7 +47,7 @@ class SpyClassifier:
         return e / e.sum(axis=1, keepdims=True)
 
 
-def make_learner(strategy="margin", n=300, query_size=7, stopping=(), ids=None, seed=0):
+def make_learner(strategy="margin", n=300, query_size=7, stopping=(), ids=None, seed=0, pool_subsample=None):
     texts = [f"item {i}" for i in range(n)]
     labels = np.array([gold(i) for i in range(n)])
     ids = ids if ids is not None else [f"id-{i}" for i in range(n)]
@@ -65,6 +65,7 @@ def make_learner(strategy="margin", n=300, query_size=7, stopping=(), ids=None, 
         query_size=query_size,
         stopping=list(stopping),
         seed=seed,
+        pool_subsample=pool_subsample,
     ), labels
 
 
@@ -168,3 +169,56 @@ def test_random_initial_is_seeded_and_label_free():
     assert a.tolist() == b.tolist() and len(a) == 50
     with pytest.raises(AlloopError, match="initial-strategy"):
         draw_initial(labels, 10, "kmeans-typo", np.random.default_rng(0))
+
+
+class CountingSpy(SpyClassifier):
+    """Records how many texts each scoring call saw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scored: list[int] = []
+        self.both_calls = 0
+
+    def predict_proba(self, texts):
+        self.scored.append(len(texts))
+        return super().predict_proba(texts)
+
+
+def test_pool_subsample_scores_only_that_many_and_is_seeded():
+    learner, _ = make_learner("entropy", n=300, query_size=5, stopping=[MaxCycles(3)], pool_subsample=25)
+    learner.classifier = spy = CountingSpy()
+    picks = [r.queried_positions for r in learner.run(np.arange(10))]
+    assert spy.scored == [40, 25, 40, 25, 40, 25, 40]  # test set (40) and 25 candidates, never 290
+    # the best of the subsample, not of the pool: entropy over the whole pool picks differently
+    full, _ = make_learner("entropy", n=300, query_size=5, stopping=[MaxCycles(3)])
+    full_picks = [r.queried_positions for r in full.run(np.arange(10))]
+    assert not all(np.array_equal(a, b) for a, b in zip(picks, full_picks, strict=True))
+    again, _ = make_learner("entropy", n=300, query_size=5, stopping=[MaxCycles(3)], pool_subsample=25)
+    again_picks = [r.queried_positions for r in again.run(np.arange(10))]
+    for a, b in zip(picks, again_picks, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pool_subsample_smaller_than_a_batch_is_refused():
+    with pytest.raises(AlloopError, match="pool-subsample"):
+        make_learner(query_size=10, pool_subsample=5)
+
+
+class BothSpy(CountingSpy):
+    """A classifier that can give probabilities and embeddings from one pass."""
+
+    def predict_proba_and_embed(self, texts):
+        self.both_calls += 1
+        return SpyClassifier.predict_proba(self, texts), self.embed(texts)
+
+
+def test_strategies_needing_both_get_them_from_one_pass():
+    learner, _ = make_learner("badge", n=120, query_size=5, stopping=[MaxCycles(2)])
+    learner.classifier = spy = BothSpy()
+    results = list(learner.run(np.arange(10)))
+    assert spy.both_calls == 2
+    # only the test set went through predict_proba; the pool was scored by the combined pass
+    assert spy.scored == [40, 40, 40]
+    reference, _ = make_learner("badge", n=120, query_size=5, stopping=[MaxCycles(2)])
+    for a, b in zip(results, reference.run(np.arange(10)), strict=True):
+        np.testing.assert_array_equal(a.queried_positions, b.queried_positions)

@@ -274,6 +274,34 @@ def run(
     device: Annotated[
         str | None, typer.Option(help="torch device. [default: cuda when present, else cpu]")
     ] = None,
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="fp32, or bf16: bfloat16 autocast for the encoder (about 2x faster on CPUs with "
+            "AVX512-BF16/AMX and on GPUs; accuracy cost in bench/README.md)."
+        ),
+    ] = "fp32",
+    cache: Annotated[
+        bool,
+        typer.Option(
+            help="Keep frozen embeddings on disk, keyed by model and text, so each title is embedded once "
+            "across runs."
+        ),
+    ] = True,
+    cache_dir: Annotated[
+        str | None,
+        typer.Option(help="Embedding cache folder. [default: $ALLOOP_CACHE_DIR or ~/.cache/alloop]"),
+    ] = None,
+    pool_subsample: Annotated[
+        int | None,
+        typer.Option(
+            help="Score only this many unlabelled items per cycle, drawn at random (for bert on big pools)."
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="torch CPU threads. [default: torch's choice, one per core]"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
     config: Annotated[
         Path | None,
@@ -289,11 +317,18 @@ def run(
     ] = None,
 ) -> None:
     """Simulate active learning on labelled data and compare query strategies."""
+    if threads is not None:
+        if threads < 1:
+            raise AlloopError(f"--threads must be at least 1, got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
     if resume is not None:
         given = [
             name
             for name in ctx.params
-            if name != "resume" and str(ctx.get_parameter_source(name)).endswith("COMMANDLINE")
+            if name not in ("resume", "threads")
+            and str(ctx.get_parameter_source(name)).endswith("COMMANDLINE")
         ]
         if given:
             raise AlloopError(
@@ -322,6 +357,7 @@ def run(
             stop_set_size=stop_set_size,
             no_near_duplicates=no_near_duplicates,
             near_duplicate_threshold=near_duplicate_threshold,
+            pool_subsample=pool_subsample,
             model=ModelConfig(
                 classifier=classifier,
                 model=model,
@@ -333,6 +369,9 @@ def run(
                 warm_start=warm_start,
                 max_steps=max_steps,
                 device=device,
+                precision=precision,
+                cache=cache,
+                cache_dir=cache_dir,
             ),
         ).validate()
         if classifier not in CLASSIFIERS:

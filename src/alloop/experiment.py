@@ -60,6 +60,7 @@ class RunConfig:
     stop_set_size: int = 1000
     no_near_duplicates: bool = False
     near_duplicate_threshold: float = 0.95
+    pool_subsample: int | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
 
     @property
@@ -87,6 +88,11 @@ class RunConfig:
         if self.stop_set_size < 10:
             raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
         self.stopping()
+        if self.pool_subsample is not None and self.pool_subsample < self.query_size:
+            raise AlloopError(
+                f"--pool-subsample ({self.pool_subsample}) must be at least --query-size ({self.query_size})"
+            )
+        self.model.validate()
         if self.model.epochs < 1 or self.model.batch_size < 1 or self.model.max_length < 8:
             raise AlloopError("--epochs and --batch-size must be at least 1, --max-length at least 8")
         return self
@@ -253,6 +259,7 @@ def _run_seed(
             stopping=config.stopping(),
             seed=seed,
             stop_set=stop_set,
+            pool_subsample=config.pool_subsample,
         )
         if point is None:
             results = learner.run(initial)

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
 from alloop.errors import AlloopError
+from alloop.loop.scoring import predict_in_chunks
 from alloop.metrics import Scores, evaluate
 from alloop.models.base import Classifier
 from alloop.oracle import Oracle
@@ -80,7 +81,10 @@ class ActiveLearner:
     Items are known by position in ``pool_texts`` inside the loop and by ``pool_ids`` towards the
     oracle; labels are stored per position as they arrive, so training texts and labels are
     always taken with the same index array. ``stop_set`` (pool positions) is the fixed sample on
-    which the label-free stopping signals are measured each cycle.
+    which the label-free stopping signals are measured each cycle. ``pool_subsample`` scores only
+    that many unlabelled items per cycle, drawn afresh each time with the loop's seeded RNG: for a
+    fine-tuned encoder scoring is the slow part, and the best of 2,000 random candidates is
+    usually nearly as informative as the best of the whole pool.
     """
 
     def __init__(
@@ -97,6 +101,7 @@ class ActiveLearner:
         stopping: Sequence[StoppingCriterion] = (),
         seed: int = 0,
         stop_set: np.ndarray | None = None,
+        pool_subsample: int | None = None,
     ):
         if len(pool_texts) != len(pool_ids):
             raise AlloopError(f"{len(pool_texts)} pool texts but {len(pool_ids)} ids")
@@ -109,6 +114,11 @@ class ActiveLearner:
         self.test_labels = np.asarray(test_labels)
         self.classes = list(classes)
         self.query_size = check_k(query_size)
+        if pool_subsample is not None and pool_subsample < self.query_size:
+            raise AlloopError(
+                f"--pool-subsample ({pool_subsample}) must be at least the query size ({self.query_size})"
+            )
+        self.pool_subsample = pool_subsample
         self.stopping: list[StoppingCriterion] = [*stopping, PoolExhausted()]
         configured = {getattr(c, "name", None): c for c in stopping}
         self.monitors = {name: configured.get(name) or make() for name, make in LABEL_FREE.items()}
@@ -202,6 +212,27 @@ class ActiveLearner:
         result.would_stop = [name for name, c in self.monitors.items() if c.reason(state)]
         return state
 
+    def _score(
+        self, candidates: np.ndarray, labelled: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Only what the strategy needs: probabilities, embeddings, or both from one forward pass
+        when the classifier can (a fine-tuned encoder would otherwise run over the pool twice)."""
+        texts = [self.pool_texts[i] for i in candidates]
+        needs_proba, needs_embeddings = self.strategy.needs_proba, self.strategy.needs_embeddings
+        embed = getattr(self.classifier, "embed", None)
+        if needs_embeddings and embed is None:
+            raise AlloopError(f"strategy {self.strategy.name} needs embeddings; this classifier has none")
+        both = getattr(self.classifier, "predict_proba_and_embed", None)
+        if needs_proba and needs_embeddings and both is not None:
+            proba, embeddings = both(texts)
+            return proba, embeddings, embed([self.pool_texts[i] for i in labelled])
+        proba = predict_in_chunks(self.classifier, texts) if needs_proba else np.empty((len(texts), 0))
+        if not needs_embeddings:
+            return proba, None, None
+        # the whole pool at once: the LSA embedder of tfidf is fitted on the texts it is given
+        everything = embed(self.pool_texts)
+        return proba, everything[candidates], everything[labelled]
+
     def _cycle(self, cycle: int) -> CycleResult:
         positions = self.labelled
         t0 = time.perf_counter()
@@ -217,20 +248,12 @@ class ActiveLearner:
         if result.stop_reason:
             return result
         unlabelled = np.flatnonzero(self.labels < 0)
+        if self.pool_subsample is not None and len(unlabelled) > self.pool_subsample:
+            unlabelled = np.sort(self.rng.choice(unlabelled, self.pool_subsample, replace=False))
         k = self.query_size
         if self.max_labels is not None:
             k = min(k, self.max_labels - len(positions))
-        if self.strategy.needs_proba:
-            proba = self.classifier.predict_proba([self.pool_texts[i] for i in unlabelled])
-        else:
-            proba = np.empty((len(unlabelled), 0))
-        embeddings = labelled_embeddings = None
-        if self.strategy.needs_embeddings:
-            embed = getattr(self.classifier, "embed", None)
-            if embed is None:
-                raise AlloopError(f"strategy {self.strategy.name} needs embeddings; this classifier has none")
-            everything = embed(self.pool_texts)
-            embeddings, labelled_embeddings = everything[unlabelled], everything[positions]
+        proba, embeddings, labelled_embeddings = self._score(unlabelled, positions)
         t3 = time.perf_counter()
         picks = unlabelled[self.strategy(proba, k, self.rng, embeddings, labelled_embeddings)]
         result.queried_labels = self._label(picks)

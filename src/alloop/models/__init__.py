@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from alloop.errors import AlloopError
 from alloop.models.base import Classifier
-from alloop.models.encoder import Encoder
+from alloop.models.cache import default_cache_dir
+from alloop.models.encoder import PRECISIONS, Encoder
 from alloop.models.finetune import FineTunedClassifier
 from alloop.models.frozen import FrozenEncoderClassifier
 from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
@@ -29,17 +30,36 @@ class ModelConfig:
     warm_start: bool = False
     max_steps: int | None = None
     device: str | None = None
+    precision: str = "fp32"
+    cache: bool = True
+    cache_dir: str | None = None
+
+    def validate(self) -> ModelConfig:
+        if self.classifier not in CLASSIFIERS:
+            raise AlloopError(
+                f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}"
+            )
+        if self.precision not in PRECISIONS:
+            choices = ", ".join(PRECISIONS)
+            raise AlloopError(f"unknown --precision {self.precision!r}; choose one of {choices}")
+        return self
 
 
 def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], Classifier]:
     """A function seed -> fresh classifier. Transformer classifiers share one ``Encoder``, so the
     model loads once and every text is tokenised and embedded once per run."""
-    if config.classifier not in CLASSIFIERS:
-        raise AlloopError(f"unknown classifier {config.classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
+    config.validate()
     if config.classifier == "tfidf":
         embedder = SvdEmbedder()  # shared: the pool's LSA embedding is fitted once per run
         return lambda seed: TfidfClassifier(n_classes, seed=seed, embedder=embedder)
-    encoder = Encoder(config.model, max_length=config.max_length, device=config.device)
+    cache_dir = (config.cache_dir or default_cache_dir()) if config.cache else None
+    encoder = Encoder(
+        config.model,
+        max_length=config.max_length,
+        device=config.device,
+        precision=config.precision,
+        cache_dir=cache_dir,
+    )
     if config.classifier == "bert-frozen":
         return lambda seed: FrozenEncoderClassifier(encoder, n_classes, seed=seed)
     return lambda seed: FineTunedClassifier(

@@ -15,6 +15,11 @@ import torch
 
 from alloop.errors import AlloopError
 from alloop.hub import hub_offline, hub_reachable
+from alloop.models.cache import EmbeddingCache, model_key
+
+PRECISIONS = ("fp32", "bf16")
+EMBED_CHUNK = 2048
+"""Texts embedded between two writes to the on-disk cache: a killed run loses at most this many."""
 
 Progress = Callable[[int], None]
 """Called with the number of texts just processed, to drive a progress bar."""
@@ -50,7 +55,13 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class Encoder:
-    """Tokenizer and pretrained weights of one model, with per-text caches."""
+    """Tokenizer and pretrained weights of one model, with per-text caches.
+
+    Frozen embeddings are kept as float16 (half the memory: a million 384-dim vectors fit in
+    768 MB) and, given ``cache_dir``, also on disk, keyed by model and text hash, so a title is
+    embedded once across runs. ``precision="bf16"`` runs the encoder under bfloat16 autocast
+    (about 2x faster on CPUs with AVX512-BF16 or AMX; accuracy cost measured in bench/README.md).
+    """
 
     def __init__(
         self,
@@ -58,12 +69,17 @@ class Encoder:
         max_length: int = 64,
         batch_size: int = 64,
         device: str | None = None,
+        precision: str = "fp32",
+        cache_dir: str | Path | None = None,
     ):
         from transformers import AutoModel, AutoTokenizer
 
+        if precision not in PRECISIONS:
+            raise AlloopError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         self.name = model or default_model_path()
         self.max_length = max_length
         self.batch_size = batch_size
+        self.precision = precision
         self.device = pick_device(device)
         local = Path(self.name).exists()
         if not local and not hub_offline() and not hub_reachable():
@@ -88,7 +104,16 @@ class Encoder:
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         self._tokens: dict[str, list[int]] = {}
         self._row: dict[str, int] = {}
-        self._vectors = np.zeros((0, self.hidden_size), dtype=np.float32)
+        self._vectors = np.zeros((0, self.hidden_size), dtype=np.float16)
+        self._n = 0  # rows of _vectors in use
+        self.cache: EmbeddingCache | None = None
+        if cache_dir is not None:
+            key = model_key(self.name, self.max_length, self.precision, "mean-pool-l2")
+            self.cache = EmbeddingCache(cache_dir, key, self.hidden_size)
+
+    def autocast(self) -> torch.autocast:
+        """bfloat16 autocast when ``precision="bf16"``, a no-op otherwise."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     # -- tokens -------------------------------------------------------------------------------
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
@@ -122,14 +147,33 @@ class Encoder:
 
     # -- frozen embeddings --------------------------------------------------------------------
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Mean-pooled, L2-normalised embeddings from the pretrained weights, cached per text."""
+        """Mean-pooled, L2-normalised embeddings from the pretrained weights (float32 values of
+        float16-rounded vectors), cached per text in memory and, if configured, on disk."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._row))
-        if missing:
-            fresh = encode(self, self.model, missing, progress)
-            start = len(self._vectors)
-            self._vectors = np.concatenate([self._vectors, fresh])
-            self._row.update((t, start + i) for i, t in enumerate(missing))
-        return self._vectors[[self._row[t] for t in texts]]
+        if missing and self.cache is not None:
+            found, stored = self.cache.get(missing)
+            self._append([t for t, f in zip(missing, found, strict=True) if f], stored)
+            if progress and found.any():
+                progress(int(found.sum()))
+            missing = [t for t, f in zip(missing, found, strict=True) if not f]
+        for start in range(0, len(missing), EMBED_CHUNK):
+            chunk = missing[start : start + EMBED_CHUNK]
+            fresh = encode(self, self.model, chunk, progress).astype(np.float16)
+            if self.cache is not None:
+                self.cache.put(chunk, fresh)
+            self._append(chunk, fresh)
+        return self._vectors[[self._row[t] for t in texts]].astype(np.float32)
+
+    def _append(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Add rows to the in-memory store, doubling its capacity when full (amortised O(1))."""
+        start, end = self._n, self._n + len(texts)
+        if end > len(self._vectors):
+            grown = np.zeros((max(end, 2 * len(self._vectors), 1024), self.hidden_size), dtype=np.float16)
+            grown[:start] = self._vectors[:start]
+            self._vectors = grown
+        self._vectors[start:end] = vectors
+        self._n = end
+        self._row.update((t, start + i) for i, t in enumerate(texts))
 
     def fresh_copy(self) -> torch.nn.Module:
         """An independent copy of the pretrained weights, for fine-tuning from scratch."""
@@ -147,7 +191,7 @@ def encode(
     out = np.empty((len(texts), encoder.hidden_size), dtype=np.float32)
     was_training = module.training
     module.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), encoder.autocast():
         for positions, batch in encoder.batches(token_ids, encoder.batch_size):
             hidden = module(**batch).last_hidden_state
             out[positions] = mean_pool(hidden, batch["attention_mask"]).cpu().numpy()

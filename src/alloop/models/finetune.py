@@ -32,8 +32,12 @@ class MeanPoolClassifier(nn.Module):
         self.head = nn.Linear(hidden_size, n_classes)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pooled(input_ids, attention_mask))
+
+    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The L2-normalised mean-pooled text vectors the head reads (also the embeddings)."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.head(mean_pool(hidden, attention_mask))
+        return mean_pool(hidden, attention_mask)
 
 
 class FineTunedClassifier:
@@ -131,7 +135,9 @@ class FineTunedClassifier:
             for positions, batch in self.encoder.batches(
                 token_ids, self.batch_size, order=rng.permutation(len(texts))
             ):
-                loss = nn.functional.cross_entropy(module(**batch), target[positions])
+                with self.encoder.autocast():
+                    logits = module(**batch)
+                loss = nn.functional.cross_entropy(logits.float(), target[positions])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
@@ -150,15 +156,28 @@ class FineTunedClassifier:
         return self._module
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.predict_proba_and_embed(texts, with_embeddings=False)[0]
+
+    def predict_proba_and_embed(
+        self, texts: Sequence[str], with_embeddings: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Class probabilities and (optionally) embeddings from one forward pass over ``texts``:
+        strategies that need both (BADGE, cluster-margin) do not pay for the encoder twice."""
         module = self._require()
         token_ids = self.encoder.tokenize(texts)
         out = np.empty((len(texts), self.n_classes), dtype=np.float64)
-        with torch.inference_mode():
+        vectors = None
+        if with_embeddings:
+            vectors = np.empty((len(texts), self.encoder.hidden_size), dtype=np.float32)
+        with torch.inference_mode(), self.encoder.autocast():
             for positions, batch in self.encoder.batches(token_ids, self.encoder.batch_size):
-                out[positions] = torch.softmax(module(**batch).float(), dim=-1).cpu().numpy()
+                pooled = module.pooled(**batch)
+                out[positions] = torch.softmax(module.head(pooled).float(), dim=-1).cpu().numpy()
+                if vectors is not None:
+                    vectors[positions] = pooled.float().cpu().numpy()
                 if self.progress:
                     self.progress(len(positions))
-        return out
+        return out, vectors
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Mean-pooled embeddings from the fine-tuned encoder (for diversity-aware strategies);

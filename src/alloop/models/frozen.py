@@ -18,10 +18,14 @@ from alloop.models.encoder import Encoder, Progress
 def fit_linear_head(
     features: np.ndarray, labels: np.ndarray, C: float, seed: int
 ) -> LogisticRegression | None:
-    """Multinomial logistic regression on embeddings; None when only one class is labelled."""
+    """Multinomial logistic regression on embeddings; None when only one class is labelled.
+
+    newton-cg, not lbfgs: with the weak regularisation (C=30) that small budgets need, lbfgs took
+    ~90 iterations and 1.06 s on 2,000 x 384 here, newton-cg 9 and 0.14 s, to the same macro-F1.
+    """
     if len(np.unique(labels)) < 2:
         return None
-    return LogisticRegression(C=C, max_iter=2000, random_state=seed).fit(features, labels)
+    return LogisticRegression(C=C, solver="newton-cg", max_iter=2000, random_state=seed).fit(features, labels)
 
 
 class FrozenEncoderClassifier:
