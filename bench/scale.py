@@ -1,0 +1,163 @@
+"""A pool of up to 1,000,000 titles: time and peak RSS of one cycle at 100k, 300k and 1M.
+
+The pool is real amazon-in titles replicated with distinct suffixes (" | lot 17"), so every text is
+distinct: caches cannot fold copies together. One cycle = fit on 2,000 labelled real titles, score
+the whole pool in streaming chunks (``alloop.loop.scoring.predict_in_chunks``), pick 50 by margin,
+evaluate on the test set. Each (classifier, size) runs in its own process, so RSS is its own.
+
+- ``tfidf``: the whole cycle as alloop runs it.
+- ``bert-frozen``: from float16 embeddings in alloop's on-disk cache (``Encoder(cache_dir=...)``),
+  read by a fresh process as a real run would. Embedding a million titles on this CPU takes about an
+  hour, so the cache is filled by embedding the distinct real titles for real and storing each
+  suffixed copy under its own text hash with its base title's vector; reading, memory and scoring
+  do not depend on the values. Embedding throughput is measured apart (bench/peak.py, cycle.py).
+
+    python bench/scale.py                       # 100k, 300k, 1M, both classifiers
+    python bench/scale.py --sizes 100000 --classifiers tfidf
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+
+DATA = "../shared/data/amazon-in-products/amazon_in_products.parquet"
+LABELS = 2000
+QUERY = 50
+
+
+def replicated_pool(base: list[str], n: int, start: int = 0) -> list[str]:
+    """Titles ``start`` to ``n`` of the pool: the base list, then copies with a numbered suffix."""
+    m = len(base)
+    return [base[i % m] + ("" if i < m else f" | lot {i // m}") for i in range(start, n)]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fill_cache(data_path: str, n: int, cache_dir: str) -> dict:
+    """Embed the distinct real titles, then store the replicated pool's vectors under their hashes."""
+    from alloop.data import load_dataset
+    from alloop.models.encoder import Encoder
+
+    data = load_dataset(data_path)
+    encoder = Encoder(cache_dir=cache_dir)
+    start = time.perf_counter()
+    base = encoder.embed(data.pool_texts + data.test_texts)
+    embed_s = time.perf_counter() - start
+    vectors = base[: len(data.pool_texts)].astype(np.float16)
+    start = time.perf_counter()
+    step = 50_000
+    for lo in range(len(data.pool_texts), n, step):
+        texts = replicated_pool(data.pool_texts, min(n, lo + step), lo)
+        rows = np.arange(lo, lo + len(texts)) % len(data.pool_texts)
+        encoder.cache.put(texts, vectors[rows])
+    return {
+        "distinct": len(data.pool_texts) + len(data.test_texts),
+        "embed_s": embed_s,
+        "titles_per_s": (len(data.pool_texts) + len(data.test_texts)) / embed_s,
+        "store_s": time.perf_counter() - start,
+    }
+
+
+def cycle(classifier: str, n: int, data_path: str, cache_dir: str) -> dict:
+    from alloop.data import load_dataset
+    from alloop.loop.scoring import predict_in_chunks
+    from alloop.metrics import evaluate
+    from alloop.models import ModelConfig, classifier_factory
+    from alloop.strategies import get_strategy
+
+    data = load_dataset(data_path)
+    pool = replicated_pool(data.pool_texts, n)
+    labelled = np.random.default_rng(0).choice(len(data.pool_texts), LABELS, replace=False)
+    config = ModelConfig(classifier=classifier, cache_dir=cache_dir)
+    model = classifier_factory(config, data.n_classes)(0)
+    rss_before = _rss_mb()
+    read_s = 0.0
+    if classifier == "bert-frozen":  # a fresh process: the pool's vectors come off the disk cache
+        start = time.perf_counter()
+        for lo in range(0, n, 65_536):
+            model.embed(pool[lo : lo + 65_536])
+        read_s = time.perf_counter() - start
+    t0 = time.perf_counter()
+    model.fit([data.pool_texts[i] for i in labelled], data.pool_labels[labelled])
+    t1 = time.perf_counter()
+    proba = predict_in_chunks(model, pool)
+    picks = get_strategy("margin")(proba, QUERY, np.random.default_rng(0))
+    t2 = time.perf_counter()
+    f1 = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes).macro_f1
+    t3 = time.perf_counter()
+    assert len(picks) == QUERY
+    return {
+        "classifier": classifier,
+        "n": n,
+        "read_s": read_s,
+        "fit_s": t1 - t0,
+        "score_s": t2 - t1,
+        "eval_s": t3 - t2,
+        "cycle_s": t3 - t0,
+        "f1": f1,
+        "rss_mb": _rss_mb(),
+        "rss_before_mb": rss_before,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
+    parser.add_argument("--classifiers", nargs="+", default=["tfidf", "bert-frozen"])
+    parser.add_argument("--data", default=DATA)
+    parser.add_argument("--cache-dir", help="reuse a filled cache (default: a temporary one)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        classifier, n = args.worker.split(":")
+        if classifier == "fill":
+            print(json.dumps(fill_cache(args.data, int(n), args.cache_dir)))
+        else:
+            print(json.dumps(cycle(classifier, int(n), args.data, args.cache_dir)))
+        return
+    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {platform.python_version()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        cache_dir = args.cache_dir or tmp
+
+        def run(job: str) -> dict:
+            cmd = [sys.executable, __file__, "--worker", job, "--data", args.data, "--cache-dir", cache_dir]
+            return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+        if "bert-frozen" in args.classifiers:
+            fill = run(f"fill:{max(args.sizes)}")
+            print(
+                f"cache fill: {fill['distinct']} distinct titles embedded in {fill['embed_s']:.1f} s "
+                f"({fill['titles_per_s']:.0f} titles/s, fp32); {max(args.sizes):,} vectors stored in "
+                f"{fill['store_s']:.1f} s",
+                flush=True,
+            )
+        print(
+            f"{'classifier':12} {'pool':>9} {'read s':>7} {'fit s':>6} {'score s':>8} {'eval s':>7} "
+            f"{'cycle s':>8} {'us/title':>9} {'RSS MB':>7} {'macro-F1':>9}"
+        )
+        for classifier in args.classifiers:
+            for n in args.sizes:
+                r = run(f"{classifier}:{n}")
+                per = (r["read_s"] + r["cycle_s"]) / n * 1e6
+                print(
+                    f"{classifier:12} {n:>9,} {r['read_s']:>7.1f} {r['fit_s']:>6.2f} "
+                    f"{r['score_s']:>8.1f} {r['eval_s']:>7.2f} {r['cycle_s']:>8.1f} {per:>9.1f} "
+                    f"{r['rss_mb']:>7.0f} {r['f1']:>9.3f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
