@@ -279,7 +279,7 @@ def run(
         typer.Option(
             help="fp32; bf16: bfloat16 autocast for the encoder (about 2x faster on CPUs with "
             "AVX512-BF16/AMX and on GPUs; accuracy cost in bench/README.md); or int8: frozen "
-            "embeddings from an int8-quantised ONNX Runtime export (about 3x faster on CPU; needs "
+            "embeddings from an int8-quantised ONNX Runtime export (2-3x faster on CPU; needs "
             "alloop[onnx]; fine-tuning stays fp32)."
         ),
     ] = "fp32",

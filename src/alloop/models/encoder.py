@@ -66,7 +66,7 @@ class Encoder:
     embedded once across runs. ``precision="bf16"`` runs the encoder under bfloat16 autocast
     (about 2x faster on CPUs with AVX512-BF16 or AMX; accuracy cost measured in bench/README.md).
     ``precision="int8"`` computes these frozen embeddings with an int8-quantised ONNX Runtime
-    export of the pretrained weights (about 3x faster on CPU; see ``alloop.models.onnx``).
+    export of the pretrained weights (2-3x faster on CPU, same macro-F1; see ``alloop.models.onnx``).
     """
 
     def __init__(
