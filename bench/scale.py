@@ -22,6 +22,7 @@ import argparse
 import json
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,7 +71,7 @@ def fill_cache(data_path: str, n: int, cache_dir: str) -> dict:
     }
 
 
-def cycle(classifier: str, n: int, data_path: str, cache_dir: str) -> dict:
+def cycle(classifier: str, n: int, data_path: str, cache_dir: str, repeats: int) -> dict:
     from alloop.data import load_dataset
     from alloop.loop.scoring import predict_in_chunks
     from alloop.metrics import evaluate
@@ -89,23 +90,31 @@ def cycle(classifier: str, n: int, data_path: str, cache_dir: str) -> dict:
         for lo in range(0, n, 65_536):
             model.embed(pool[lo : lo + 65_536])
         read_s = time.perf_counter() - start
-    t0 = time.perf_counter()
-    model.fit([data.pool_texts[i] for i in labelled], data.pool_labels[labelled])
-    t1 = time.perf_counter()
-    proba = predict_in_chunks(model, pool)
-    picks = get_strategy("margin")(proba, QUERY, np.random.default_rng(0))
-    t2 = time.perf_counter()
-    f1 = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes).macro_f1
-    t3 = time.perf_counter()
-    assert len(picks) == QUERY
+    parts: dict[str, list[float]] = {"fit": [], "score": [], "eval": []}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.fit([data.pool_texts[i] for i in labelled], data.pool_labels[labelled])
+        t1 = time.perf_counter()
+        proba = predict_in_chunks(model, pool)
+        picks = get_strategy("margin")(proba, QUERY, np.random.default_rng(0))
+        del proba
+        t2 = time.perf_counter()
+        predicted = model.predict_proba(data.test_texts).argmax(1)
+        f1 = evaluate(data.test_labels, predicted, data.classes).macro_f1
+        t3 = time.perf_counter()
+        assert len(picks) == QUERY
+        parts["fit"].append(t1 - t0)
+        parts["score"].append(t2 - t1)
+        parts["eval"].append(t3 - t2)
+    med = {k: statistics.median(v) for k, v in parts.items()}
     return {
         "classifier": classifier,
         "n": n,
         "read_s": read_s,
-        "fit_s": t1 - t0,
-        "score_s": t2 - t1,
-        "eval_s": t3 - t2,
-        "cycle_s": t3 - t0,
+        "fit_s": med["fit"],
+        "score_s": med["score"],
+        "eval_s": med["eval"],
+        "cycle_s": med["fit"] + med["score"] + med["eval"],
         "f1": f1,
         "rss_mb": _rss_mb(),
         "rss_before_mb": rss_before,
@@ -118,6 +127,7 @@ def main() -> None:
     parser.add_argument("--classifiers", nargs="+", default=["tfidf", "bert-frozen"])
     parser.add_argument("--data", default=DATA)
     parser.add_argument("--cache-dir", help="reuse a filled cache (default: a temporary one)")
+    parser.add_argument("--repeats", type=int, default=3, help="cycles per size (medians); read once")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -125,14 +135,18 @@ def main() -> None:
         if classifier == "fill":
             print(json.dumps(fill_cache(args.data, int(n), args.cache_dir)))
         else:
-            print(json.dumps(cycle(classifier, int(n), args.data, args.cache_dir)))
+            print(json.dumps(cycle(classifier, int(n), args.data, args.cache_dir, args.repeats)))
         return
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {platform.python_version()}")
+    print(
+        f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {platform.python_version()}; "
+        f"fit/score/eval medians of {args.repeats}, cache read once per process"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         cache_dir = args.cache_dir or tmp
 
         def run(job: str) -> dict:
             cmd = [sys.executable, __file__, "--worker", job, "--data", args.data, "--cache-dir", cache_dir]
+            cmd += ["--repeats", str(args.repeats)]
             return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
         if "bert-frozen" in args.classifiers:
@@ -145,15 +159,15 @@ def main() -> None:
             )
         print(
             f"{'classifier':12} {'pool':>9} {'read s':>7} {'fit s':>6} {'score s':>8} {'eval s':>7} "
-            f"{'cycle s':>8} {'us/title':>9} {'RSS MB':>7} {'macro-F1':>9}"
+            f"{'cycle s':>8} {'score us/title':>14} {'read us/title':>13} {'RSS MB':>7} {'macro-F1':>9}"
         )
         for classifier in args.classifiers:
             for n in args.sizes:
                 r = run(f"{classifier}:{n}")
-                per = (r["read_s"] + r["cycle_s"]) / n * 1e6
                 print(
                     f"{classifier:12} {n:>9,} {r['read_s']:>7.1f} {r['fit_s']:>6.2f} "
-                    f"{r['score_s']:>8.1f} {r['eval_s']:>7.2f} {r['cycle_s']:>8.1f} {per:>9.1f} "
+                    f"{r['score_s']:>8.2f} {r['eval_s']:>7.2f} {r['cycle_s']:>8.2f} "
+                    f"{r['score_s'] / n * 1e6:>14.2f} {r['read_s'] / n * 1e6:>13.2f} "
                     f"{r['rss_mb']:>7.0f} {r['f1']:>9.3f}",
                     flush=True,
                 )

@@ -69,3 +69,22 @@ def test_a_second_encoder_reads_the_disk_instead_of_running_the_model(tmp_path, 
     other_length = Encoder(max_length=16, cache_dir=tmp_path)
     with pytest.raises(AssertionError, match="model ran"):
         other_length.embed(texts[:1])  # another max_length is another key
+
+
+@pytest.mark.slow
+def test_the_in_memory_store_grows_by_blocks_without_mixing_rows(monkeypatch):
+    from alloop.models import encoder as encoder_module
+    from alloop.models.encoder import Encoder
+
+    monkeypatch.setattr(encoder_module, "BLOCK", 4)
+    encoder = Encoder(max_length=32)
+    texts = [f"fake title {i}" for i in range(11)]
+    vectors = np.arange(11 * 384, dtype=np.float32).reshape(11, 384) / 4096
+    encoder._append(texts[:3], vectors[:3])
+    encoder._append(texts[3:], vectors[3:])  # crosses two block boundaries
+    assert len(encoder._blocks) == 3
+    order = np.array([10, 0, 5, 4, 3, 9])
+    np.testing.assert_array_equal(
+        encoder._gather(np.array([encoder._row[texts[i]] for i in order])),
+        vectors[order].astype(np.float16).astype(np.float32),
+    )

@@ -222,3 +222,16 @@ def test_strategies_needing_both_get_them_from_one_pass():
     reference, _ = make_learner("badge", n=120, query_size=5, stopping=[MaxCycles(2)])
     for a, b in zip(results, reference.run(np.arange(10)), strict=True):
         np.testing.assert_array_equal(a.queried_positions, b.queried_positions)
+
+
+def test_chunked_scoring_equals_one_call_and_bounds_each_call():
+    from alloop.loop.scoring import predict_in_chunks
+
+    spy = CountingSpy()
+    texts = [f"item {i}" for i in range(250)]
+    chunked = predict_in_chunks(spy, texts, chunk=64)
+    assert spy.scored == [64, 64, 64, 58]
+    np.testing.assert_array_equal(chunked, SpyClassifier().predict_proba(texts))
+    assert predict_in_chunks(spy, [], chunk=64).shape == (0, 0)
+    with pytest.raises(ValueError, match="chunk"):
+        predict_in_chunks(spy, texts, chunk=0)

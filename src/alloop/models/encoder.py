@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 PRECISIONS = ("fp32", "bf16", "int8")
 EMBED_CHUNK = 2048
 """Texts embedded between two writes to the on-disk cache: a killed run loses at most this many."""
+READ_CHUNK = 65_536
+"""Texts looked up in the on-disk cache at once: bounds the rows SQLite hands back in one go."""
+BLOCK = 65_536
+"""Rows per block of the in-memory vector store: it grows by blocks, never by copying."""
 
 Progress = Callable[[int], None]
 """Called with the number of texts just processed, to drive a progress bar."""
@@ -110,8 +114,8 @@ class Encoder:
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         self._tokens: dict[str, list[int]] = {}
         self._row: dict[str, int] = {}
-        self._vectors = np.zeros((0, self.hidden_size), dtype=np.float16)
-        self._n = 0  # rows of _vectors in use
+        self._blocks: list[np.ndarray] = []  # float16 rows, BLOCK per block
+        self._n = 0  # rows stored
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._ort: OrtEncoderSession | None = None  # built on first int8 use
         self.cache: EmbeddingCache | None = None
@@ -159,29 +163,45 @@ class Encoder:
         float16-rounded vectors), cached per text in memory and, if configured, on disk."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._row))
         if missing and self.cache is not None:
-            found, stored = self.cache.get(missing)
-            self._append([t for t, f in zip(missing, found, strict=True) if f], stored)
-            if progress and found.any():
-                progress(int(found.sum()))
-            missing = [t for t, f in zip(missing, found, strict=True) if not f]
+            absent: list[str] = []
+            for start in range(0, len(missing), READ_CHUNK):
+                chunk = missing[start : start + READ_CHUNK]
+                found, stored = self.cache.get(chunk)
+                self._append([t for t, f in zip(chunk, found, strict=True) if f], stored)
+                absent += [t for t, f in zip(chunk, found, strict=True) if not f]
+                if progress and found.any():
+                    progress(int(found.sum()))
+            missing = absent
         for start in range(0, len(missing), EMBED_CHUNK):
             chunk = missing[start : start + EMBED_CHUNK]
             fresh = encode(self, self.model, chunk, progress).astype(np.float16)
             if self.cache is not None:
                 self.cache.put(chunk, fresh)
             self._append(chunk, fresh)
-        return self._vectors[[self._row[t] for t in texts]].astype(np.float32)
+        return self._gather(np.fromiter((self._row[t] for t in texts), dtype=np.int64, count=len(texts)))
 
     def _append(self, texts: list[str], vectors: np.ndarray) -> None:
-        """Add rows to the in-memory store, doubling its capacity when full (amortised O(1))."""
-        start, end = self._n, self._n + len(texts)
-        if end > len(self._vectors):
-            grown = np.zeros((max(end, 2 * len(self._vectors), 1024), self.hidden_size), dtype=np.float16)
-            grown[:start] = self._vectors[:start]
-            self._vectors = grown
-        self._vectors[start:end] = vectors
-        self._n = end
-        self._row.update((t, start + i) for i, t in enumerate(texts))
+        """Add rows to the in-memory store, a new block when the last is full (nothing is copied,
+        so a million vectors peak at their own 768 MB, not at twice that while growing)."""
+        done = 0
+        while done < len(texts):
+            if self._n == len(self._blocks) * BLOCK:
+                self._blocks.append(np.empty((BLOCK, self.hidden_size), dtype=np.float16))
+            offset = self._n % BLOCK
+            take = min(BLOCK - offset, len(texts) - done)
+            self._blocks[-1][offset : offset + take] = vectors[done : done + take]
+            self._row.update((t, self._n + i) for i, t in enumerate(texts[done : done + take]))
+            self._n += take
+            done += take
+
+    def _gather(self, rows: np.ndarray) -> np.ndarray:
+        """float32 copies of the stored rows ``rows``, block by block."""
+        out = np.empty((len(rows), self.hidden_size), dtype=np.float32)
+        block, offset = np.divmod(rows, BLOCK)
+        for b in np.unique(block):
+            at = block == b
+            out[at] = self._blocks[b][offset[at]]
+        return out
 
     def ort_session(self) -> OrtEncoderSession:
         """The int8 ONNX Runtime session of the pretrained weights, exported on first use."""
