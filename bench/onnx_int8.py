@@ -124,7 +124,8 @@ def main() -> None:
     for (precision, n), scores in f1.items():
         listed = " ".join(f"{s:.4f}" for s in scores)
         print(f"# F1 per seed, {precision} @{n}: {listed} (sd {np.std(scores):.4f})")
-    print(f"# load avg {os.getloadavg()[0]:.2f} at end ({os.cpu_count()} cores; this benchmark alone keeps it near that)")
+    load = os.getloadavg()[0]
+    print(f"# load avg {load:.2f} at end ({os.cpu_count()} cores; this benchmark alone keeps it near that)")
 
 
 if __name__ == "__main__":
