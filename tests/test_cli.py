@@ -57,6 +57,19 @@ def test_run_tfidf_end_to_end_on_amazon_in(amazon_in, tmp_path):
     assert table.groupby("strategy")["n_labelled"].max().eq(250).all()
 
 
+def test_speed_options_run_and_are_saved_with_the_config(amazon_in, tmp_path):
+    out = tmp_path / "run"
+    result = alloop(
+        "run", "--data", str(amazon_in), "--classifier", "tfidf", "--strategy", "margin",
+        "--initial", "100", "--query-size", "20", "--cycles", "2", "--pool-subsample", "300",
+        "--threads", "1", "--no-cache", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["pool_subsample"] == 300 and config["model"]["cache"] is False
+    check_outputs(out, pd.read_parquet(amazon_in), ["margin"], cycles=2, query=20)
+
+
 @pytest.mark.slow
 def test_run_bert_frozen_end_to_end_on_amazon_in(amazon_in, tmp_path):
     out = tmp_path / "run"

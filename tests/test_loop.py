@@ -235,3 +235,18 @@ def test_chunked_scoring_equals_one_call_and_bounds_each_call():
     assert predict_in_chunks(spy, [], chunk=64).shape == (0, 0)
     with pytest.raises(ValueError, match="chunk"):
         predict_in_chunks(spy, texts, chunk=0)
+
+
+def test_a_resumed_subsampled_run_queries_what_an_uninterrupted_one_does():
+    whole, _ = make_learner("margin", stopping=[MaxCycles(6)], pool_subsample=30)
+    expected = [r.queried_ids for r in whole.run(np.arange(10))]
+
+    first, _ = make_learner("margin", stopping=[MaxCycles(6)], pool_subsample=30)
+    results = first.run(np.arange(10))
+    seen = [next(results).queried_ids for _ in range(3)]  # stop after cycle 2, as a kill would
+    positions, labels = first.labelled, first.labels[first.labelled]
+    state = first.rng_state()
+    again, _ = make_learner("margin", stopping=[MaxCycles(6)], pool_subsample=30)
+    again.classifier.fits = first.classifier.fits  # the spy's probabilities depend on its fit count
+    seen += [r.queried_ids for r in again.resume(positions, labels, 3, state)]
+    assert seen == expected
