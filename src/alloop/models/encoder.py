@@ -68,9 +68,9 @@ class Encoder:
     Frozen embeddings are kept as float16 (half the memory: a million 384-dim vectors fit in
     768 MB) and, given ``cache_dir``, also on disk, keyed by model and text hash, so a title is
     embedded once across runs. ``precision="bf16"`` runs the encoder under bfloat16 autocast
-    (about 2x faster on CPUs with AVX512-BF16 or AMX; accuracy cost measured in bench/README.md).
+    (1.6x faster embedding on a 2-core CPU with AVX512-BF16; accuracy cost in bench/README.md).
     ``precision="int8"`` computes these frozen embeddings with an int8-quantised ONNX Runtime
-    export of the pretrained weights (2-3x faster on CPU, same macro-F1; see ``alloop.models.onnx``).
+    export of the pretrained weights (2x faster on that CPU, same macro-F1; ``alloop.models.onnx``).
     """
 
     def __init__(
