@@ -135,6 +135,12 @@ class RichObserver:
                 self.progress.update(self.overall, total=(task.total or 0) - (self.per_pair - r.cycle - 1))
 
 
+def _print_verdict(console: Console, run_dir: Path) -> None:
+    """The report's plain-language verdict, one paragraph per line."""
+    for line in (run_dir / "verdict.txt").read_text(encoding="utf-8").splitlines():
+        console.print(line, highlight=False, soft_wrap=True)
+
+
 def _summary_table(run_dir: Path) -> Table:
     frame = summary_table(pd.read_csv(run_dir / "summary.csv"))
     frame = frame.drop(columns=["AULC 95% interval", "labels to 90% of ceiling"])
@@ -383,8 +389,10 @@ def run(
     with RichObserver(run_config, console) as observer:
         report = run_experiment(run_config, out_dir, observer, resume=resume is not None)
     console.print(_summary_table(out_dir))
+    _print_verdict(console, out_dir)
     console.print(
-        f"[bold]wrote[/] {out_dir}/: results.db, report.html, learning_curves.png, cycles.csv, queried.csv"
+        f"[bold]wrote[/] {out_dir}/: results.db, report.html, verdict.txt, learning_curves.png, cycles.csv, "
+        "queried.csv"
     )
     console.print(f"open {report}")
 
@@ -393,7 +401,9 @@ def run(
 def report(run_dir: Annotated[Path, typer.Argument(help="A folder written by `alloop run`.")]) -> None:
     """Re-render report.html, the figures and the CSV exports from a run's results.db alone."""
     path = render_report(run_dir)
-    Console().print(_summary_table(run_dir))
+    console = Console()
+    console.print(_summary_table(run_dir))
+    _print_verdict(console, run_dir)
     print(path)
 
 

@@ -27,7 +27,10 @@ from alloop.loop.engine import History
 from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.metrics import Scores, evaluate
 from alloop.models import ModelConfig, classifier_factory
+from alloop.models.base import fit_depends_on_seed, with_pool
 from alloop.models.encoder import Progress
+from alloop.models.frozen import FrozenEncoderClassifier
+from alloop.models.hybrid import HybridClassifier
 from alloop.oracle import SimulatedOracle
 from alloop.report import render_report
 from alloop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
@@ -124,6 +127,10 @@ class RunConfig:
         return cls(**values)
 
 
+FROZEN_EMBEDDERS = (FrozenEncoderClassifier, HybridClassifier)
+"""Classifiers whose every cycle reads the frozen embeddings: the pool is embedded before the first."""
+
+
 class Observer(Protocol):
     """What a front end (the CLI's progress bars) is told while an experiment runs."""
 
@@ -201,9 +208,10 @@ def run_experiment(
     try:
         if not resume:
             _save_meta(store, config, data, out)
-        if config.model.classifier == "bert-frozen":  # embed once, with a progress bar, up front
+        probe = make_classifier(config.seed)
+        if isinstance(probe, FROZEN_EMBEDDERS):  # embed once, with a progress bar, up front
             texts = data.pool_texts + data.test_texts
-            make_classifier(config.seed).embed(texts, observer.task("embedding pool + test", len(texts)))
+            probe.embed(texts, observer.task("embedding pool + test", len(texts)))
         for seed in config.seed_list:
             _run_seed(config, data, seed, make_classifier, store, observer)
     finally:
@@ -235,12 +243,16 @@ def _run_seed(
     stop_rng = np.random.default_rng([seed, 1])
     stop_set = np.sort(stop_rng.choice(n_pool, min(config.stop_set_size, n_pool), replace=False))
     if config.ceiling and not store.has_ceiling(seed):
-        start = time.perf_counter()
-        model = make_classifier(seed).fit(data.pool_texts, data.pool_labels)
-        scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
-        seconds = time.perf_counter() - start
-        store.save_ceiling(seed, len(data.pool_texts), scores, seconds)
-        observer.ceiling_done(seed, scores, seconds)
+        model = with_pool(make_classifier(seed), data.pool_texts)
+        # the split and the classifier are the same for every seed; a fit that ignores the seed
+        # gives the same full-pool model, so it is trained once and its scores shared
+        if fit_depends_on_seed(model) or not store.share_ceiling(seed):
+            start = time.perf_counter()
+            model.fit(data.pool_texts, data.pool_labels)
+            scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
+            seconds = time.perf_counter() - start
+            store.save_ceiling(seed, len(data.pool_texts), scores, seconds)
+            observer.ceiling_done(seed, scores, seconds)
     for name in config.strategies:
         point = store.resume_point(name, seed)
         observer.strategy_started(name, seed, point.next_cycle if point else 0)

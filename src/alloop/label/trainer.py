@@ -23,6 +23,7 @@ from alloop.label.queue import Estimate, Snapshot, kmeans_representatives, permu
 from alloop.label.store import Items, LabelStore
 from alloop.metrics import evaluate
 from alloop.models import Classifier, ModelConfig, classifier_factory
+from alloop.models.base import with_pool
 from alloop.strategies import get_strategy
 
 log = logging.getLogger("alloop.label")
@@ -61,7 +62,8 @@ def fit_model(
     if len(data.labels) == 0:
         raise AlloopError("the project has no labels yet; label some items first")
     factory = factory or classifier_factory(model_config(config), len(config.labels))
-    model = factory(config.seed).fit([items.texts[p] for p in data.positions], data.labels)
+    model = with_pool(factory(config.seed), items.texts)
+    model.fit([items.texts[p] for p in data.positions], data.labels)
     return model, data
 
 
@@ -202,7 +204,8 @@ class Trainer:
             queue, source = self._cold_start(data.unlabelled, k)
             snapshot = Snapshot(tuple(int(p) for p in queue), source, 0, len(data.labels))
         else:
-            model = self._factory(config.seed).fit([texts[p] for p in data.positions], data.labels)
+            model = with_pool(self._factory(config.seed), texts)
+            model.fit([texts[p] for p in data.positions], data.labels)
             strategy = get_strategy(config.strategy)
             estimate, proba = self._estimate(model, data)
             if proba is None:

@@ -14,7 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 from alloop.errors import AlloopError
 from alloop.loop.scoring import predict_in_chunks
 from alloop.metrics import Scores, evaluate
-from alloop.models.base import Classifier
+from alloop.models.base import Classifier, with_pool
 from alloop.oracle import Oracle
 from alloop.stopping import (
     LABEL_FREE,
@@ -178,6 +178,7 @@ class ActiveLearner:
         return self.rng.bit_generator.state
 
     def _loop(self, cycle: int) -> Iterator[CycleResult]:
+        with_pool(self.classifier, self.pool_texts)  # label-free features, e.g. the hybrid's n-grams
         while True:
             result = self._cycle(cycle)
             yield result

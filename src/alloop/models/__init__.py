@@ -11,9 +11,10 @@ from alloop.models.cache import default_cache_dir
 from alloop.models.encoder import PRECISIONS, Encoder
 from alloop.models.finetune import FineTunedClassifier
 from alloop.models.frozen import FrozenEncoderClassifier
+from alloop.models.hybrid import HybridClassifier, NgramFeatures
 from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
 
-CLASSIFIERS = ("tfidf", "bert-frozen", "bert")
+CLASSIFIERS = ("tfidf", "bert-frozen", "hybrid", "bert")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
     )
     if config.classifier == "bert-frozen":
         return lambda seed: FrozenEncoderClassifier(encoder, n_classes, seed=seed)
+    if config.classifier == "hybrid":
+        ngrams = NgramFeatures()  # shared: the pool is vectorised once per run
+        return lambda seed: HybridClassifier(encoder, n_classes, seed=seed, features=ngrams)
     return lambda seed: FineTunedClassifier(
         encoder,
         n_classes,
@@ -81,6 +85,7 @@ __all__ = [
     "Encoder",
     "FineTunedClassifier",
     "FrozenEncoderClassifier",
+    "HybridClassifier",
     "ModelConfig",
     "TfidfClassifier",
     "classifier_factory",

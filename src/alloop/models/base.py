@@ -50,3 +50,27 @@ def constant_proba(n_rows: int, label: int, n_classes: int) -> np.ndarray:
     full = np.zeros((n_rows, n_classes), dtype=np.float64)
     full[:, label] = 1.0
     return full
+
+
+@runtime_checkable
+class LearnsFromPool(Protocol):
+    """A classifier that learns label-free features (an n-gram vocabulary) from the unlabelled pool.
+
+    Every text the loop may score is known before the first label, so learning the vocabulary
+    from all of them once is both legitimate and cheaper than refitting it on the labels each cycle.
+    """
+
+    def fit_unlabelled(self, texts: Sequence[str]) -> object: ...
+
+
+def with_pool(classifier: Classifier, pool_texts: Sequence[str]) -> Classifier:
+    """``classifier``, told about the unlabelled pool when it can learn from one."""
+    if isinstance(classifier, LearnsFromPool):
+        classifier.fit_unlabelled(pool_texts)
+    return classifier
+
+
+def fit_depends_on_seed(classifier: Classifier) -> bool:
+    """Whether two fits on the same data with different seeds may differ (fine-tuning: yes; a
+    convex linear head solved by newton-cg: no). Unknown classifiers are assumed to depend on it."""
+    return bool(getattr(classifier, "seed_dependent_fit", True))

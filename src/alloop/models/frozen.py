@@ -31,6 +31,8 @@ def fit_linear_head(
 class FrozenEncoderClassifier:
     """Mean-pooled embeddings of a frozen encoder, and a logistic-regression head."""
 
+    seed_dependent_fit = False  # a convex head solved exactly: the seed does not change the fit
+
     def __init__(self, encoder: Encoder, n_classes: int, seed: int = 0, C: float = 30.0):
         self.encoder = encoder
         self.n_classes = n_classes

@@ -44,6 +44,8 @@ class TfidfClassifier:
     The vectoriser is refit on the labelled texts each cycle, as a user with only those texts would.
     """
 
+    seed_dependent_fit = False  # a convex head solved exactly: the seed does not change the fit
+
     def __init__(
         self,
         n_classes: int,

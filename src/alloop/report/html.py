@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix
 
 from alloop.report import figures, stats
+from alloop.report.verdict import verdict
 from alloop.store import ResultStore
 
 CSS = """
@@ -72,21 +73,66 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+READS_TEST_LABELS = {"stabilizing": "no", "plateau": "yes (test macro-F1)", "uncertainty": "no"}
+"""Whether a label-free stopping signal looks at the test labels (a real user has none)."""
+
+
 def stopping_table(points: pd.DataFrame) -> pd.DataFrame:
-    """Per criterion and strategy: how often it fired, labels and F1 there, and the best F1."""
+    """Per criterion and strategy: how often it fired, labels and F1 there, and the best F1 of the
+    same seeds (so the F1 at stop never reads above the best)."""
     rows = []
     for (criterion, strategy), g in points.groupby(["criterion", "strategy"], sort=False):
         fired = g[g["fired"]]
+        best = fired if len(fired) else g
         rows.append(
             {
                 "criterion": criterion,
+                "reads test labels": READS_TEST_LABELS.get(str(criterion), "-"),
                 "strategy": strategy,
                 "fired in": f"{len(fired)}/{len(g)} seeds",
-                "labels at stop": f"{fired['labels'].mean():,.0f}" if len(fired) else "-",
+                "labels at stop": f"{fired['labels'].mean():,.0f}" if len(fired) else "never fired",
                 "F1 at stop": _fmt(float(fired["f1"].mean())) if len(fired) else "-",
-                "best F1 of run": _fmt(float(g["best_f1"].mean())),
+                "best F1 of those runs": _fmt(float(best["best_f1"].mean())),
             }
         )
+    return pd.DataFrame(rows)
+
+
+RUN_COLUMNS = {
+    "strategy": "strategy",
+    "seed": "seed",
+    "aulc": "AULC",
+    "final_f1": "final macro-F1",
+    "final_labels": "labels at the end",
+    "ceiling_f1": "full-pool macro-F1",
+    "labels_to_90": "labels to 90% of full pool",
+    "labels_to_95": "labels to 95% of full pool",
+}
+
+
+def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (strategy, seed) with readable headers; a target never reached reads so."""
+    out = runs[list(RUN_COLUMNS)].rename(columns=RUN_COLUMNS)
+    for column in ("AULC", "final macro-F1", "full-pool macro-F1"):
+        out[column] = out[column].map(_fmt)
+    for column in ("labels to 90% of full pool", "labels to 95% of full pool"):
+        out[column] = out[column].map(lambda v: "not reached" if v != v else f"{v:,.0f}")
+    return out
+
+
+def config_table(config: dict) -> pd.DataFrame:
+    """The run's options as `alloop run` names them; unset options read 'not set'."""
+    flat = {k: v for k, v in config.items() if k != "model"}
+    flat.update(config.get("model", {}) or {})
+    rows = [
+        {
+            "option": "--" + k.replace("_", "-"),
+            "value": "not set"
+            if v is None
+            else (", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v)),
+        }
+        for k, v in flat.items()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -151,14 +197,19 @@ def render_report(run_dir: Path) -> Path:
         confusions.append((strategy, path))
 
     seeds = sorted(cycles["seed"].unique().tolist())
+    found = verdict(cycles, runs, int(sum(pool_counts)) if pool_counts else None)
+    (run_dir / "verdict.txt").write_text("\n".join(found.lines()) + "\n", encoding="utf-8")
     parts = [
         f"<h1>alloop report</h1><p class='note'>{html.escape(title)}; seeds {html.escape(str(seeds))}; "
         f"rendered {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from <code>results.db</code>.</p>",
+        "<h2>Verdict</h2>",
+        *(f"<p>{html.escape(line)}</p>" for line in found.lines()),
         "<h2>Summary</h2>",
         _table(summary_table(summary)),
         "<p class='note'>AULC: area under the macro-F1 learning curve over the label axis, divided by "
-        "its range (an average F1). Ceiling: macro-F1 of the same classifier trained on the whole pool, "
-        f"per seed (mean {_fmt(float(ceilings['macro_f1'].mean()) if len(ceilings) else math.nan)}). "
+        "its range (an average F1). Ceiling: macro-F1 of the same classifier trained on the whole pool "
+        "(once per seed, or once per run when its fit does not depend on the seed; mean "
+        f"{_fmt(float(ceilings['macro_f1'].mean()) if len(ceilings) else math.nan)}). "
         "p: two-sided paired Wilcoxon signed-rank test of AULC against random over seeds; with n seeds "
         f"the smallest possible p is 2/2<sup>n</sup> ({_fmt(2 / 2 ** len(seeds), 4)} here).</p>",
         "<h2>Learning curves</h2>",
@@ -178,9 +229,9 @@ def render_report(run_dir: Path) -> Path:
         "<h2>Confusion matrices of the final models</h2>",
         *(_img(path, f"confusion matrix {s}") for s, path in confusions),
         "<h2>Per run</h2>",
-        _table(runs.round(4)),
+        _table(runs_table(runs)),
         "<h2>Configuration</h2>",
-        f"<pre>{html.escape(pd.Series(config).to_string())}</pre>",
+        _table(config_table(config if isinstance(config, dict) else {})),
     ]
     page = "<!doctype html><html><head><meta charset='utf-8'><title>alloop report</title>"
     page += f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n"

@@ -1,0 +1,165 @@
+"""TF-IDF n-grams and frozen sentence embeddings in one linear head: the label-saving default.
+
+Product titles are short and keyword-heavy. Word and character n-grams keep the brand and
+product-type tokens that a small sentence encoder blurs; the encoder adds meaning (synonyms,
+paraphrases) that n-grams miss. One logistic regression over both blocks beats either alone at
+every budget measured (``bench/hybrid_design.py``, docs/strategies.md).
+
+The n-gram vocabulary and IDF weights are learnt without labels from the pool (every text the
+loop may ever see), once: ``fit_unlabelled``. Each cycle then only refits the linear head, so a
+cycle stays well under a second on thousands of titles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, softmax
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
+
+from alloop.models.base import check_fit_input, constant_proba, expand_proba
+from alloop.models.encoder import Encoder, Progress
+
+EMBEDDING_WEIGHT = 1.0
+"""Norm of the embedding block next to the unit-norm n-gram block (chosen in bench/hybrid_design.py)."""
+HYBRID_C = 30.0
+"""Inverse regularisation of the head (chosen in bench/hybrid_design.py)."""
+
+
+class NgramFeatures:
+    """Word 1-2-gram and character 2-5-gram TF-IDF (sublinear tf), one L2-normalised sparse block.
+
+    Fitted once on an unlabelled corpus; the rows of every text seen are kept, so a text is
+    vectorised once per run whatever the number of cycles, strategies and seeds that share it.
+    """
+
+    def __init__(self, char_ngrams: bool = True, max_features: int = 300_000):
+        self.char_ngrams = char_ngrams
+        self.max_features = max_features
+        self._key: int | None = None
+        self._vectorizers: list[TfidfVectorizer] = []
+        self._row: dict[str, int] = {}
+        self._blocks: list[sp.csr_matrix] = []
+        self._matrix: sp.csr_matrix | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self._vectorizers)
+
+    def fit(self, texts: Sequence[str]) -> NgramFeatures:
+        """Learn the vocabulary and IDF from ``texts`` (no labels); a no-op for the same texts."""
+        key = hash(tuple(texts))
+        if key == self._key:
+            return self
+        unique = list(dict.fromkeys(texts))
+        vectorizers = [TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=self.max_features)]
+        if self.char_ngrams:
+            vectorizers.append(
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    sublinear_tf=True,
+                    max_features=self.max_features,
+                )
+            )
+        blocks = [v.fit_transform(unique) for v in vectorizers]
+        self._vectorizers, self._key = vectorizers, key
+        self._row = {t: i for i, t in enumerate(unique)}
+        self._blocks, self._matrix = [self._combine(blocks)], None
+        return self
+
+    @staticmethod
+    def _combine(blocks: list[sp.spmatrix]) -> sp.csr_matrix:
+        return normalize(sp.hstack(blocks, format="csr"), copy=False).astype(np.float32)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The rows of ``texts``; texts not seen before are vectorised and kept."""
+        if not self.fitted:
+            raise RuntimeError("fit the n-gram features before transforming")
+        missing = [t for t in dict.fromkeys(texts) if t not in self._row]
+        if missing:
+            start = len(self._row)
+            self._blocks.append(self._combine([v.transform(missing) for v in self._vectorizers]))
+            self._row.update((t, start + i) for i, t in enumerate(missing))
+            self._matrix = None
+        if self._matrix is None:
+            self._matrix = sp.vstack(self._blocks, format="csr") if len(self._blocks) > 1 else self._blocks[0]
+            self._blocks = [self._matrix]
+        rows = np.fromiter((self._row[t] for t in texts), dtype=np.int64, count=len(texts))
+        return self._matrix[rows]
+
+
+class HybridClassifier:
+    """Logistic regression on ``[n-gram TF-IDF | embedding_weight x frozen embedding]``.
+
+    ``embed`` returns the frozen embeddings (cached in the shared encoder), which is what the
+    diversity strategies and the k-means cold start use, exactly as with ``bert-frozen``.
+    """
+
+    seed_dependent_fit = False  # a convex head solved exactly: the seed does not change the fit
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        n_classes: int,
+        seed: int = 0,
+        C: float = HYBRID_C,
+        embedding_weight: float = EMBEDDING_WEIGHT,
+        features: NgramFeatures | None = None,
+    ):
+        self.encoder = encoder
+        self.n_classes = n_classes
+        self.seed = seed
+        self.C = C
+        self.embedding_weight = embedding_weight
+        self.features = features or NgramFeatures()
+        self.progress: Progress | None = None
+        self._head: LogisticRegression | None = None
+        self._seen: np.ndarray | None = None
+
+    def fit_unlabelled(self, texts: Sequence[str]) -> HybridClassifier:
+        """Learn the n-gram vocabulary from the unlabelled pool (the loop calls this once)."""
+        self.features.fit(texts)
+        return self
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Frozen embeddings of the shared encoder (L2-normalised)."""
+        return self.encoder.embed(texts, progress or self.progress)
+
+    def _blocks(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+        return self.features.transform(texts), self.embedding_weight * self.embed(texts)
+
+    def fit(self, texts: Sequence[str], labels: np.ndarray) -> HybridClassifier:
+        labels = check_fit_input(texts, labels, self.n_classes)
+        if not self.features.fitted:  # used outside the loop: the labelled texts are the corpus
+            self.features.fit(texts)
+        self._seen = np.unique(labels)
+        if len(self._seen) < 2:
+            self._head = None
+            return self
+        ngrams, dense = self._blocks(texts)
+        x = sp.hstack([ngrams, sp.csr_matrix(dense)], format="csr")
+        self._head = LogisticRegression(
+            C=self.C, solver="newton-cg", max_iter=2000, random_state=self.seed
+        ).fit(x, labels)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self._seen is None:
+            raise RuntimeError("call fit before predict_proba")
+        if self._head is None:
+            return constant_proba(len(texts), int(self._seen[0]), self.n_classes)
+        ngrams, dense = self._blocks(texts)
+        # the head's decision function block by block: no sparse copy of the dense embeddings
+        coef, width = self._head.coef_, ngrams.shape[1]
+        scores = np.asarray(ngrams @ coef[:, :width].T) + dense @ coef[:, width:].T + self._head.intercept_
+        if scores.shape[1] == 1:  # two classes: scikit-learn's binary parameterisation
+            positive = expit(scores[:, 0])
+            proba = np.column_stack([1.0 - positive, positive])
+        else:
+            proba = softmax(scores, axis=1)
+        return expand_proba(proba, self._head.classes_, self.n_classes)
