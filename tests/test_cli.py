@@ -48,7 +48,7 @@ def check_outputs(
 def test_run_tfidf_end_to_end_on_amazon_in(amazon_in, tmp_path):
     out = tmp_path / "run"
     result = alloop(
-        "run", "--data", str(amazon_in), "--classifier", "tfidf",
+        "run", "--seeds", "1", "--data", str(amazon_in), "--classifier", "tfidf",
         "--initial", "100", "--query-size", "50", "--cycles", "3", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -60,7 +60,7 @@ def test_run_tfidf_end_to_end_on_amazon_in(amazon_in, tmp_path):
 def test_speed_options_run_and_are_saved_with_the_config(amazon_in, tmp_path):
     out = tmp_path / "run"
     result = alloop(
-        "run", "--data", str(amazon_in), "--classifier", "tfidf", "--strategy", "margin",
+        "run", "--seeds", "1", "--data", str(amazon_in), "--classifier", "tfidf", "--strategy", "margin",
         "--initial", "100", "--query-size", "20", "--cycles", "2", "--pool-subsample", "300",
         "--threads", "1", "--no-cache", "--out", str(out),
     )  # fmt: skip
@@ -74,7 +74,7 @@ def test_speed_options_run_and_are_saved_with_the_config(amazon_in, tmp_path):
 def test_run_bert_frozen_end_to_end_on_amazon_in(amazon_in, tmp_path):
     out = tmp_path / "run"
     result = alloop(
-        "run", "--data", str(amazon_in), "--classifier", "bert-frozen", "--max-length", "48",
+        "run", "--seeds", "1", "--data", str(amazon_in), "--classifier", "bert-frozen", "--max-length", "48",
         "--initial", "60", "--query-size", "20", "--cycles", "2", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -99,7 +99,8 @@ def test_every_strategy_cold_start_and_stop_signal_with_bert_frozen(amazon_in, t
     out = tmp_path / "run"
     picks = [a for s in ALL for a in ("--strategy", s)]
     result = alloop(
-        "run", "--data", str(amazon_in), "--classifier", "bert-frozen", "--max-length", "48", *picks,
+        "run", "--seeds", "1", "--data", str(amazon_in), "--classifier", "bert-frozen",
+        "--max-length", "48", *picks,
         "--initial-strategy", "kmeans", "--initial", "40", "--query-size", "20", "--cycles", "2",
         "--stop", "stabilizing", "--stop", "plateau", "--stop", "uncertainty", "--no-ceiling",
         "--out", str(out),
@@ -116,7 +117,7 @@ def test_every_strategy_cold_start_and_stop_signal_with_bert_frozen(amazon_in, t
 def test_tfidf_exposes_embeddings_for_diversity_strategies(amazon_in, tmp_path):
     out = tmp_path / "run"
     result = alloop(
-        "run", "--data", str(amazon_in), "--classifier", "tfidf", "--strategy", "coreset",
+        "run", "--seeds", "1", "--data", str(amazon_in), "--classifier", "tfidf", "--strategy", "coreset",
         "--strategy", "badge", "--no-near-duplicates", "--initial-strategy", "kmeans", "--initial", "30",
         "--query-size", "15", "--cycles", "1", "--no-ceiling", "--out", str(out),
     )  # fmt: skip
@@ -131,7 +132,8 @@ def test_run_tiny_bert_fine_tune(amazon_in, tmp_path):
     source.to_parquet(small)
     out = tmp_path / "run"
     result = alloop(
-        "run", "--data", str(small), "--classifier", "bert", "--max-steps", "2", "--batch-size", "8",
+        "run", "--seeds", "1", "--data", str(small), "--classifier", "bert", "--max-steps", "2",
+        "--batch-size", "8",
         "--strategy", "margin", "--strategy", "random", "--initial", "40", "--query-size", "10",
         "--cycles", "1", "--max-length", "32", "--out", str(out),
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -159,15 +160,19 @@ def test_report_rerenders_from_the_store_alone(amazon_in, tmp_path):
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 6  # every figure embedded
     assert "http://" not in page and "https://" not in page  # opens offline
-    for text in ("AULC", "p vs random", "labels to 95% of ceiling", "entropy"):
+    for text in ("AULC", "p vs random", "labels to 95% of ceiling", "entropy", "Verdict"):
         assert text in page
+    readable = re.sub(r'src="data:image/png;base64,[^"]*"', "", page)
+    for raw in (">nan<", "None", "final_f1", "aulc_mean", " nan "):
+        assert raw not in readable, raw
+    assert (out / "verdict.txt").read_text().splitlines()[0] in page
 
 
 def test_config_file_options_and_command_line_override(amazon_in, tmp_path):
     toml = tmp_path / "experiment.toml"
     toml.write_text(
         f'data = "{amazon_in}"\nclassifier = "tfidf"\nstrategy = ["margin"]\n'
-        "initial = 30\nquery-size = 15\ncycles = 3\nno-ceiling = true\n"
+        "initial = 30\nquery-size = 15\ncycles = 3\nseeds = 1\nno-ceiling = true\n"
     )
     bad = alloop("run", "--config", str(toml), "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "unknown option 'no-ceiling'" in bad.stderr
@@ -190,7 +195,7 @@ def test_config_file_options_and_command_line_override(amazon_in, tmp_path):
 def test_resume_and_out_errors(amazon_in, tmp_path):
     out = tmp_path / "run"
     first = alloop(
-        "run", "--data", str(amazon_in), "--classifier", "tfidf", "--strategy", "random",
+        "run", "--data", str(amazon_in), "--classifier", "tfidf", "--strategy", "random", "--seeds", "1",
         "--initial", "30", "--cycles", "1", "--no-ceiling", "--out", str(out),
     )  # fmt: skip
     assert first.returncode == 0, first.stderr

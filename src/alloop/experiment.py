@@ -52,12 +52,12 @@ class RunConfig:
     strategies: tuple[str, ...] = SEED_STRATEGIES
     initial: float = 100
     initial_strategy: str = "stratified"
-    query_size: int = 10
-    cycles: int | None = 10
+    query_size: int = 50
+    cycles: int | None = 20
     budget: int | None = None
     target_f1: float | None = None
     seed: int = 0
-    seeds: int = 1
+    seeds: int = 3
     ceiling: bool = True
     stop: tuple[str, ...] = ()
     stop_set_size: int = 1000

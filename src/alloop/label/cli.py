@@ -15,7 +15,7 @@ from rich.table import Table
 
 from alloop.errors import AlloopError
 from alloop.label.config import COLD_STARTS, parse_labels
-from alloop.models import CLASSIFIERS
+from alloop.models import CLASSIFIERS, DEFAULT_CLASSIFIER
 from alloop.strategies import STRATEGIES
 
 ProjectOption = Annotated[
@@ -46,7 +46,7 @@ def label(
         str | None, typer.Option(help=f"One of: {', '.join(STRATEGIES)}. [default: margin]")
     ] = None,
     classifier: Annotated[
-        str | None, typer.Option(help=f"One of: {', '.join(CLASSIFIERS)}. [default: bert-frozen]")
+        str | None, typer.Option(help=f"One of: {', '.join(CLASSIFIERS)}. [default: {DEFAULT_CLASSIFIER}]")
     ] = None,
     query_size: Annotated[
         int | None, typer.Option(help="Retrain after this many new labels. [default: 10]")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alloop.errors import AlloopError
-from alloop.models import CLASSIFIERS
+from alloop.models import CLASSIFIERS, DEFAULT_CLASSIFIER
 from alloop.strategies import STRATEGIES
 
 COLD_STARTS = ("kmeans", "random")
@@ -29,7 +29,7 @@ class LabelConfig:
     gold: str | None = None
     id_column: str | None = None
     strategy: str = "margin"
-    classifier: str = "bert-frozen"
+    classifier: str = DEFAULT_CLASSIFIER
     query_size: int = 10
     overlap: float = 0.0
     overlap_raters: int = 2

@@ -15,13 +15,15 @@ from alloop.models.hybrid import HybridClassifier, NgramFeatures
 from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
 
 CLASSIFIERS = ("tfidf", "bert-frozen", "hybrid", "bert")
+DEFAULT_CLASSIFIER = "hybrid"
+"""The default of ``alloop run`` and ``alloop label``: measured best in docs/strategies.md."""
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything that decides which classifier is built and how it trains."""
 
-    classifier: str = "bert-frozen"
+    classifier: str = DEFAULT_CLASSIFIER
     model: str | None = None
     max_length: int = 64
     epochs: int = 3
@@ -81,6 +83,7 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
 
 __all__ = [
     "CLASSIFIERS",
+    "DEFAULT_CLASSIFIER",
     "Classifier",
     "Encoder",
     "FineTunedClassifier",
