@@ -18,9 +18,9 @@ from alloop.errors import AlloopError
 from alloop.label.exporting import export_frame, predict_file
 from alloop.label.project import open_project
 from alloop.label.queue import in_overlap
-from alloop.loop.initial import kmeans_representatives
 from alloop.label.server import MAX_BODY_BYTES, create_app
 from alloop.label.service import LabelService
+from alloop.loop.initial import kmeans_representatives
 
 ENDPOINTS = [
     ("GET", "/api/me"),
