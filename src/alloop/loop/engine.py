@@ -212,6 +212,8 @@ class ActiveLearner:
 
     def run(self, initial: np.ndarray) -> Iterator[CycleResult]:
         """Label ``initial``, then yield one result per cycle until a criterion fires."""
+        if self.oracle is None:
+            raise AlloopError("run() needs an oracle; or drive the loop with teach, fit and query")
         if not self.test_texts:
             raise AlloopError("run() evaluates every cycle: give test_texts and test_labels")
         initial = np.asarray(initial, dtype=np.int64)

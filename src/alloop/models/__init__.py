@@ -43,9 +43,9 @@ class ModelConfig:
     cache_dir: str | None = None
 
     def validate(self) -> ModelConfig:
-        if self.classifier not in CLASSIFIERS:
+        if self.classifier not in CLASSIFIER_TYPES:
             raise AlloopError(
-                f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}"
+                f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIER_TYPES)}"
             )
         if self.precision not in PRECISIONS:
             choices = ", ".join(PRECISIONS)
