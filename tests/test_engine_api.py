@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -213,3 +214,45 @@ def test_the_readme_python_api_example_runs(tmp_path, monkeypatch, capsys):
     assert (Path("runs/notebook") / "results.db").exists() and (
         Path("runs/notebook") / "report.html"
     ).exists()
+
+
+def test_alloop_label_takes_the_model_options_and_keeps_them_between_runs(amazon_in, tmp_path, monkeypatch):
+    """`alloop label` through its real command line (the server's run is a no-op here): the new
+    model options reach the stored config; a later run given only --project keeps them."""
+    import uvicorn
+    from label_support import small_amazon
+
+    from alloop.cli import app
+    from alloop.label.store import LabelStore
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    data = small_amazon(amazon_in, tmp_path / "data", per_class=3)
+    project = tmp_path / "project"
+    runner = CliRunner()
+
+    def label(*args: str) -> LabelConfig:
+        result = runner.invoke(app, ["label", "--project", str(project), "--port", "0", *args])
+        assert result.exit_code == 0, result.output
+        store = LabelStore.open(project)
+        try:
+            config = store.config()
+        finally:
+            store.close()
+        assert config is not None
+        return config
+
+    first = label(
+        "--data", str(data), "--labels-file", str(data.parent / "labels.txt"), "--classifier", "tfidf",
+        "--strategy", "coreset+dedup", "--near-duplicate-threshold", "0.9", "--precision", "bf16",
+        "--device", "cpu", "--no-cache", "--cache-dir", str(tmp_path / "cache"), "--pool-subsample", "40",
+    )  # fmt: skip
+    model = first.model
+    assert (model.classifier, model.precision, model.device, model.cache) == ("tfidf", "bf16", "cpu", False)
+    assert model.cache_dir == str(tmp_path / "cache") and first.pool_subsample == 40
+    assert (first.strategy, first.near_duplicate_threshold) == ("coreset+dedup", 0.9)
+    again = label()  # --project alone: everything as stored
+    assert again == first
+    changed = label("--precision", "fp32", "--strategy", "badge")
+    assert changed.model == dataclasses.replace(first.model, precision="fp32") and changed.strategy == "badge"
+    bad = runner.invoke(app, ["label", "--project", str(project), "--port", "0", "--precision", "fp64"])
+    assert bad.exit_code != 0 and "unknown --precision 'fp64'" in str(bad.exception)
