@@ -17,9 +17,10 @@ from label_support import bearer, small_amazon
 from alloop.errors import AlloopError
 from alloop.label.exporting import export_frame, predict_file
 from alloop.label.project import open_project
-from alloop.label.queue import in_overlap, kmeans_representatives
+from alloop.label.queue import in_overlap
 from alloop.label.server import MAX_BODY_BYTES, create_app
 from alloop.label.service import LabelService
+from alloop.loop.initial import kmeans_representatives
 
 ENDPOINTS = [
     ("GET", "/api/me"),
@@ -53,6 +54,7 @@ class Project:
         self.store, self.config, self.items = open_project(folder, given)
         self.tokens = {name: self.store.add_annotator(name) for name in ("alice", "bob", "cat")}
         self.service = LabelService(self.store, self.config, self.items).start()
+        assert self.service.trainer.wait_idle(60)  # the cold-start queue is out before anyone labels
         self.client = TestClient(create_app(self.service))
         truth = pd.read_parquet(data, columns=["category"])["category"]
         self.gold = {str(i): label for i, label in truth.items()}  # ids are row numbers
@@ -180,7 +182,8 @@ def test_an_item_is_never_handed_to_two_annotators_at_once(tmp_path, data):
     p.close()
 
 
-def test_skip_unsure_undo(project):
+def test_skip_unsure_undo(tmp_path, data):
+    project = Project(tmp_path / "p", data, query_size=50)  # no retrain reorders the queue meanwhile
     first = project.get("alice", "/api/next")["item_id"]
     assert project.post("alice", {"item_id": first, "skip": True}).status_code == 200
     second = project.get("alice", "/api/next")["item_id"]
@@ -198,6 +201,7 @@ def test_skip_unsure_undo(project):
     assert undone["item_id"] == last[0]
     assert project.get("alice", "/api/next")["item_id"] == last[0]  # the undone item comes back
     assert project.get("alice", "/api/stats")["labels"] == 6
+    project.close()
 
 
 def test_retraining_in_the_background_refills_the_queue(project):
@@ -303,11 +307,11 @@ def test_kmeans_cold_start_takes_one_representative_per_group():
     points = np.concatenate(
         [c + rng.normal(0, 0.1, (n, 4)) for c, n in zip(centres, (40, 30, 20, 10), strict=True)]
     )
-    chosen = kmeans_representatives(points, np.arange(len(points)), 4, seed=0)
+    chosen = kmeans_representatives(points, 4, seed=0)
     groups = [int(np.argmax(points[i])) for i in chosen]
     assert groups == [0, 1, 2, 3]  # every group once, largest first
     subset = np.arange(40, 100)  # only the unlabelled candidates are eligible
-    assert set(kmeans_representatives(points, subset, 3, seed=0)) <= set(subset.tolist())
+    assert set(kmeans_representatives(points, 3, seed=0, candidates=subset)) <= set(subset.tolist())
 
 
 def test_predict_uses_the_project_labels(project, tmp_path, amazon_in):

@@ -118,3 +118,22 @@ def test_int8_is_a_known_precision():
 
     assert "int8" in PRECISIONS
     assert ModelConfig(precision="int8").validate().precision == "int8"
+
+
+@pytest.mark.slow
+def test_the_int8_export_leaves_the_root_logger_alone(encoder, tmp_path, monkeypatch, capfd):
+    """quantize_dynamic advises pre-processing through the root logger, which (with no handler yet,
+    as in a plain script) installs a stderr handler for the whole process: alloop pre-processes
+    instead, and never touches the root logger."""
+    import logging
+
+    from alloop.models.onnx import export_int8
+
+    root = logging.getLogger()
+    touched: list[object] = []
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "addHandler", touched.append)
+    monkeypatch.setattr(root, "setLevel", touched.append)
+    assert export_int8(encoder.model, tmp_path, "probe").exists()
+    assert touched == [] and root.handlers == []
+    assert "pre-processing" not in capfd.readouterr().err

@@ -1,3 +1,96 @@
-"""alloop: active learning for text classification."""
+"""alloop: active learning for text classification.
+
+The Python API, for notebooks and scripts (README, "Python API"): everything below is importable
+as ``from alloop import NAME`` and kept stable. Names are imported on first use, so
+``import alloop`` (and the ``alloop`` command's start) does not pay for torch or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_API = {
+    # data
+    "load_dataset": "alloop.data",
+    "TextDataset": "alloop.data",
+    # classifiers and what they can do
+    "ModelConfig": "alloop.models",
+    "classifier_factory": "alloop.models",
+    "CLASSIFIERS": "alloop.models",
+    "Classifier": "alloop.models",
+    "Embedder": "alloop.models",
+    "JointScorer": "alloop.models",
+    # strategies
+    "get_strategy": "alloop.strategies",
+    "Strategy": "alloop.strategies",
+    "STRATEGIES": "alloop.strategies",
+    # the loop, step by step or whole
+    "ActiveLearner": "alloop.loop",
+    "CycleResult": "alloop.loop",
+    "draw_initial": "alloop.loop",
+    "Oracle": "alloop.oracle",
+    "SimulatedOracle": "alloop.oracle",
+    "MaxCycles": "alloop.stopping",
+    "LabelBudget": "alloop.stopping",
+    "TargetF1": "alloop.stopping",
+    "evaluate": "alloop.metrics",
+    # experiments
+    "RunConfig": "alloop.experiment",
+    "run_experiment": "alloop.experiment",
+    # errors
+    "AlloopError": "alloop.errors",
+    "AlloopBug": "alloop.errors",
+}
+
+__all__ = [
+    "CLASSIFIERS",
+    "STRATEGIES",
+    "ActiveLearner",
+    "AlloopBug",
+    "AlloopError",
+    "Classifier",
+    "CycleResult",
+    "Embedder",
+    "JointScorer",
+    "LabelBudget",
+    "MaxCycles",
+    "ModelConfig",
+    "Oracle",
+    "RunConfig",
+    "SimulatedOracle",
+    "Strategy",
+    "TargetF1",
+    "TextDataset",
+    "__version__",
+    "classifier_factory",
+    "draw_initial",
+    "evaluate",
+    "get_strategy",
+    "load_dataset",
+    "run_experiment",
+]
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from alloop.data import TextDataset, load_dataset
+    from alloop.errors import AlloopBug, AlloopError
+    from alloop.experiment import RunConfig, run_experiment
+    from alloop.loop import ActiveLearner, CycleResult, draw_initial
+    from alloop.metrics import evaluate
+    from alloop.models import CLASSIFIERS, Classifier, Embedder, JointScorer, ModelConfig, classifier_factory
+    from alloop.oracle import Oracle, SimulatedOracle
+    from alloop.stopping import LabelBudget, MaxCycles, TargetF1
+    from alloop.strategies import STRATEGIES, Strategy, get_strategy
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alloop' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

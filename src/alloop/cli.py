@@ -28,10 +28,28 @@ from alloop.label.cli import register as register_labelling
 from alloop.loop import CycleResult
 from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.metrics import Scores
-from alloop.models import CLASSIFIERS, DEFAULT_CLASSIFIER, ModelConfig
+from alloop.models import ModelConfig
 from alloop.models.encoder import Progress as ProgressFn
+from alloop.options import (
+    STRATEGY_HELP,
+    CacheDirOption,
+    CacheOption,
+    ClassifierOption,
+    DeviceOption,
+    IdOption,
+    MaxLengthOption,
+    ModelOption,
+    NearDuplicateThresholdOption,
+    PoolSubsampleOption,
+    PrecisionOption,
+    QuerySizeOption,
+    SeedOption,
+    TextOption,
+    given_on_command_line,
+)
 from alloop.report import render_report, summary_table
-from alloop.strategies import SEED_STRATEGIES, STRATEGIES
+from alloop.stopping import LABEL_FREE_HELP
+from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, SEED_STRATEGIES
 
 try:  # typer >= 0.22 vendors click; older versions use click itself
     from typer._click.exceptions import ClickException
@@ -183,29 +201,19 @@ def run(
         str,
         typer.Option(help="hub:NAME for a Hugging Face dataset, or a .parquet/.csv/.jsonl file or folder."),
     ] = DEFAULT_DATA,
-    text: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Text column; repeat to join several (list columns are joined too). [default: title]"
-        ),
-    ] = None,
+    text: TextOption = None,
     label: Annotated[str, typer.Option(help="Label column.")] = "category",
-    id_column: Annotated[
-        str | None, typer.Option("--id", help="Column of unique item ids. [default: row number]")
-    ] = None,
+    id_column: IdOption = None,
     test_size: Annotated[
         float, typer.Option(help="Test share held out when the data has no test split.")
     ] = 0.2,
     balanced_test: Annotated[
         bool, typer.Option(help="Cap every test class at the size of the smallest, as the seed does.")
     ] = False,
-    classifier: Annotated[str, typer.Option(help=f"One of: {', '.join(CLASSIFIERS)}.")] = DEFAULT_CLASSIFIER,
+    classifier: ClassifierOption = ModelConfig.classifier,
     strategy: Annotated[
         list[str] | None,
-        typer.Option(
-            help=f"Repeatable; one of: {', '.join(STRATEGIES)}; NAME+dedup adds the near-duplicate "
-            "guard to one strategy. [default: random, least-confidence, entropy, margin]"
-        ),
+        typer.Option(help=f"Repeatable. {STRATEGY_HELP} [default: {', '.join(SEED_STRATEGIES)}]"),
     ] = None,
     initial: Annotated[
         float, typer.Option(help="Initial labelled set: a fraction of the pool (0.2) or a count (100).")
@@ -217,8 +225,8 @@ def run(
             "random and kmeans (items nearest the k-means centroids of the embeddings) use none."
         ),
     ] = "stratified",
-    query_size: Annotated[int, typer.Option(help="Items queried per cycle.")] = 50,
-    cycles: Annotated[int | None, typer.Option(help="Stop after this many query rounds.")] = 20,
+    query_size: QuerySizeOption = RunConfig.query_size,
+    cycles: Annotated[int | None, typer.Option(help="Stop after this many query rounds.")] = RunConfig.cycles,
     budget: Annotated[
         int | None, typer.Option(help="Stop when this many items are labelled, the initial set included.")
     ] = None,
@@ -226,9 +234,8 @@ def run(
     stop: Annotated[
         list[str] | None,
         typer.Option(
-            help="Repeatable label-free stop: stabilizing (kappa >= 0.99 between consecutive models on "
-            "the stop set, 3 checks), plateau (F1 change < 0.005 over 3 cycles), uncertainty (mean "
-            "1 - max p on the stop set < 0.15). All three are recorded every cycle either way."
+            help=f"Repeatable label-free stop: {LABEL_FREE_HELP}. All three are recorded every cycle "
+            "either way."
         ),
     ] = None,
     stop_set_size: Annotated[
@@ -241,10 +248,8 @@ def run(
             help="Guard every strategy: no two items in one batch with embedding cosine above the threshold.",
         ),
     ] = False,
-    near_duplicate_threshold: Annotated[
-        float, typer.Option(help="Cosine threshold of the near-duplicate guard.")
-    ] = 0.95,
-    seed: Annotated[int, typer.Option(help="Seeds the split, the initial set, tie-breaks and training.")] = 0,
+    near_duplicate_threshold: NearDuplicateThresholdOption = NEAR_DUPLICATE_THRESHOLD,
+    seed: SeedOption = RunConfig.seed,
     seeds: Annotated[
         int,
         typer.Option(
@@ -252,7 +257,7 @@ def run(
             "set, shared by the strategies. Three tell a trend from noise; a paired test needs 6 to "
             "reach p < 0.05."
         ),
-    ] = 3,
+    ] = RunConfig.seeds,
     ceiling: Annotated[
         bool,
         typer.Option(
@@ -260,13 +265,8 @@ def run(
             "ceiling the report compares to."
         ),
     ] = True,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Hub id or local folder of a BERT-family encoder. [default: all-MiniLM-L6-v2, offline]"
-        ),
-    ] = None,
-    max_length: Annotated[int, typer.Option(help="Tokens kept per text (bert, bert-frozen).")] = 64,
+    model: ModelOption = None,
+    max_length: MaxLengthOption = ModelConfig.max_length,
     epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per cycle (bert).")] = 3,
     lr: Annotated[float, typer.Option(help="Encoder learning rate (bert).")] = 1e-4,
     head_lr: Annotated[float, typer.Option(help="Classification head learning rate (bert).")] = 1e-3,
@@ -281,35 +281,11 @@ def run(
     max_steps: Annotated[
         int | None, typer.Option(help="bert: cap optimiser steps per cycle (for smoke tests).")
     ] = None,
-    device: Annotated[
-        str | None, typer.Option(help="torch device. [default: cuda when present, else cpu]")
-    ] = None,
-    precision: Annotated[
-        str,
-        typer.Option(
-            help="fp32; bf16: bfloat16 autocast for the encoder (1.5-1.8x faster measured on a CPU "
-            "with AVX512-BF16; accuracy cost in bench/README.md); or int8: frozen embeddings from an "
-            "int8-quantised ONNX Runtime export (2x faster measured on CPU; needs alloop[onnx]; "
-            "fine-tuning stays fp32)."
-        ),
-    ] = "fp32",
-    cache: Annotated[
-        bool,
-        typer.Option(
-            help="Keep frozen embeddings on disk, keyed by model and text, so each title is embedded once "
-            "across runs."
-        ),
-    ] = True,
-    cache_dir: Annotated[
-        str | None,
-        typer.Option(help="Embedding cache folder. [default: $ALLOOP_CACHE_DIR or ~/.cache/alloop]"),
-    ] = None,
-    pool_subsample: Annotated[
-        int | None,
-        typer.Option(
-            help="Score only this many unlabelled items per cycle, drawn at random (for bert on big pools)."
-        ),
-    ] = None,
+    device: DeviceOption = None,
+    precision: PrecisionOption = ModelConfig.precision,
+    cache: CacheOption = True,
+    cache_dir: CacheDirOption = None,
+    pool_subsample: PoolSubsampleOption = None,
     threads: Annotated[
         int | None,
         typer.Option(help="torch CPU threads. [default: torch's choice, one per core]"),
@@ -336,12 +312,7 @@ def run(
 
         torch.set_num_threads(threads)
     if resume is not None:
-        given = [
-            name
-            for name in ctx.params
-            if name not in ("resume", "threads")
-            and str(ctx.get_parameter_source(name)).endswith("COMMANDLINE")
-        ]
+        given = [name for name in given_on_command_line(ctx) if name not in ("resume", "threads")]
         if given:
             raise AlloopError(
                 f"--resume continues with the run's saved config; drop --{given[0].replace('_', '-')}"
@@ -386,8 +357,6 @@ def run(
                 cache_dir=cache_dir,
             ),
         ).validate()
-        if classifier not in CLASSIFIERS:
-            raise AlloopError(f"unknown classifier {classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
         out_dir = out or default_out_dir()
     console = Console()
     with RichObserver(run_config, console) as observer:

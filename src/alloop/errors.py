@@ -1,4 +1,4 @@
-"""The one exception type a user sees: bad input they can fix."""
+"""The two exception types: bad input a user can fix, and a broken invariant (a bug in alloop)."""
 
 
 class AlloopError(Exception):
@@ -6,3 +6,13 @@ class AlloopError(Exception):
 
     The message names the problem and the fix, so it must stand on its own without a traceback.
     """
+
+
+class AlloopBug(RuntimeError):
+    """An invariant of alloop itself broke (e.g. a strategy picked an item already labelled).
+
+    No input can cause it, so it is not an ``AlloopError``: it keeps its traceback, to be reported.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(f"{message} (this is a bug in alloop; please report it with the traceback)")

@@ -21,21 +21,26 @@ import numpy as np
 
 from alloop import __version__
 from alloop.data import DEFAULT_DATA, TextDataset, load_dataset
-from alloop.errors import AlloopError
+from alloop.errors import AlloopBug, AlloopError
 from alloop.loop import ActiveLearner, CycleResult, draw_initial
 from alloop.loop.engine import History
 from alloop.loop.initial import INITIAL_STRATEGIES
+from alloop.loop.query import check_pool_subsample
 from alloop.metrics import Scores, evaluate
-from alloop.models import ModelConfig, classifier_factory
+from alloop.models import Classifier, Embedder, ModelConfig, Precomputes, classifier_factory
 from alloop.models.base import fit_depends_on_seed, with_pool
 from alloop.models.encoder import Progress
-from alloop.models.frozen import FrozenEncoderClassifier
-from alloop.models.hybrid import HybridClassifier
 from alloop.oracle import SimulatedOracle
 from alloop.report import render_report
 from alloop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
 from alloop.store import ResultStore
-from alloop.strategies import SEED_STRATEGIES, Strategy, get_strategy
+from alloop.strategies import (
+    NEAR_DUPLICATE_THRESHOLD,
+    SEED_STRATEGIES,
+    Strategy,
+    check_threshold,
+    get_strategy,
+)
 from alloop.strategies.selection import check_k
 
 
@@ -62,7 +67,7 @@ class RunConfig:
     stop: tuple[str, ...] = ()
     stop_set_size: int = 1000
     no_near_duplicates: bool = False
-    near_duplicate_threshold: float = 0.95
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     pool_subsample: int | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
 
@@ -73,8 +78,11 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Fail before any slow work, with the option's name in the message."""
         check_k(self.query_size)
+        self.model.validate()
+        check_threshold(self.near_duplicate_threshold)
         for name in self.strategies:
-            self.strategy(name)
+            if self.strategy(name).needs_embeddings:
+                self.model.require_embeddings(f"--strategy {name}")
         if not self.strategies:
             raise AlloopError("no strategy chosen; pass --strategy NAME")
         if len(set(self.strategies)) != len(self.strategies):
@@ -84,6 +92,8 @@ class RunConfig:
                 f"unknown --initial-strategy {self.initial_strategy!r}; "
                 f"choose from {', '.join(INITIAL_STRATEGIES)}"
             )
+        if self.initial_strategy == "kmeans":
+            self.model.require_embeddings("--initial-strategy kmeans")
         if self.seeds < 1:
             raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
@@ -91,13 +101,7 @@ class RunConfig:
         if self.stop_set_size < 10:
             raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
         self.stopping()
-        if self.pool_subsample is not None and self.pool_subsample < self.query_size:
-            raise AlloopError(
-                f"--pool-subsample ({self.pool_subsample}) must be at least --query-size ({self.query_size})"
-            )
-        self.model.validate()
-        if self.model.epochs < 1 or self.model.batch_size < 1 or self.model.max_length < 8:
-            raise AlloopError("--epochs and --batch-size must be at least 1, --max-length at least 8")
+        check_pool_subsample(self.pool_subsample, self.query_size)
         return self
 
     def stopping(self) -> list[StoppingCriterion]:
@@ -112,7 +116,8 @@ class RunConfig:
 
     def strategy(self, name: str) -> Strategy:
         """The strategy ``name``, behind the near-duplicate guard when asked for."""
-        return get_strategy(name, self.near_duplicate_threshold if self.no_near_duplicates else None)
+        threshold = self.near_duplicate_threshold
+        return get_strategy(name, threshold if self.no_near_duplicates else None, threshold=threshold)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -125,10 +130,6 @@ class RunConfig:
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)
-
-
-FROZEN_EMBEDDERS = (FrozenEncoderClassifier, HybridClassifier)
-"""Classifiers whose every cycle reads the frozen embeddings: the pool is embedded before the first."""
 
 
 class Observer(Protocol):
@@ -208,10 +209,10 @@ def run_experiment(
     try:
         if not resume:
             _save_meta(store, config, data, out)
-        probe = make_classifier(config.seed)
-        if isinstance(probe, FROZEN_EMBEDDERS):  # embed once, with a progress bar, up front
+        first = make_classifier(config.seed)
+        if isinstance(first, Precomputes):  # e.g. embed once, with a progress bar, up front
             texts = data.pool_texts + data.test_texts
-            probe.embed(texts, observer.task("embedding pool + test", len(texts)))
+            first.precompute(texts, observer.task("embedding pool + test", len(texts)))
         for seed in config.seed_list:
             _run_seed(config, data, seed, make_classifier, store, observer)
     finally:
@@ -223,7 +224,7 @@ def _run_seed(
     config: RunConfig,
     data: TextDataset,
     seed: int,
-    make_classifier: Callable[[int], Any],
+    make_classifier: Callable[[int], Classifier],
     store: ResultStore,
     observer: Observer,
 ) -> None:
@@ -232,7 +233,10 @@ def _run_seed(
     if stored is None:
         embeddings = None
         if config.initial_strategy == "kmeans":
-            embeddings = make_classifier(seed).embed(data.pool_texts)
+            embedder = make_classifier(seed)
+            if not isinstance(embedder, Embedder):  # RunConfig.validate refused this already
+                raise AlloopBug(f"{type(embedder).__name__} declares no embeddings")
+            embeddings = embedder.embed(data.pool_texts)
         rng = np.random.default_rng(seed)
         initial = draw_initial(data.pool_labels, config.initial, config.initial_strategy, rng, embeddings)
         store.save_initial(seed, initial, oracle.label(list(data.pool_ids[initial])))
@@ -261,12 +265,12 @@ def _run_seed(
         learner = ActiveLearner(
             make_classifier(seed),
             config.strategy(name),
-            oracle,
             data.pool_texts,
-            data.pool_ids,
-            data.test_texts,
-            data.test_labels,
-            data.classes,
+            pool_ids=data.pool_ids,
+            oracle=oracle,
+            test_texts=data.test_texts,
+            test_labels=data.test_labels,
+            classes=data.classes,
             query_size=config.query_size,
             stopping=config.stopping(),
             seed=seed,

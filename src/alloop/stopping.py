@@ -13,6 +13,13 @@ from typing import Protocol
 
 from alloop.errors import AlloopError
 
+STABILIZING_KAPPA = 0.99
+STABILIZING_CHECKS = 3
+PLATEAU_EPSILON = 0.005
+PLATEAU_CYCLES = 3
+UNCERTAINTY_THRESHOLD = 0.15
+"""The label-free criteria's thresholds, defined here only: the CLI's help and the report read them."""
+
 
 @dataclass(frozen=True)
 class LoopState:
@@ -80,8 +87,8 @@ class Stabilizing:
     """Stabilizing predictions (Bloodgood & Vijay-Shanker 2009): Cohen's kappa between consecutive
     models' predictions on the unlabelled stop set stays >= ``kappa`` over ``window`` checks."""
 
-    kappa: float = 0.99
-    window: int = 3
+    kappa: float = STABILIZING_KAPPA
+    window: int = STABILIZING_CHECKS
     name: str = field(default="stabilizing", init=False)
 
     def reason(self, state: LoopState) -> str | None:
@@ -95,8 +102,8 @@ class Stabilizing:
 class Plateau:
     """The macro-F1 change between consecutive cycles stays below ``epsilon`` over ``cycles`` cycles."""
 
-    epsilon: float = 0.005
-    cycles: int = 3
+    epsilon: float = PLATEAU_EPSILON
+    cycles: int = PLATEAU_CYCLES
     name: str = field(default="plateau", init=False)
 
     def reason(self, state: LoopState) -> str | None:
@@ -115,7 +122,7 @@ class Plateau:
 class MeanUncertainty:
     """The mean least-confidence (1 - max p) over the unlabelled stop set falls below ``threshold``."""
 
-    threshold: float = 0.15
+    threshold: float = UNCERTAINTY_THRESHOLD
     name: str = field(default="uncertainty", init=False)
 
     def reason(self, state: LoopState) -> str | None:
@@ -131,8 +138,19 @@ class PoolExhausted:
         return "pool exhausted" if state.n_unlabelled == 0 else None
 
 
-LABEL_FREE = {"stabilizing": Stabilizing, "plateau": Plateau, "uncertainty": MeanUncertainty}
+LabelFree = Stabilizing | Plateau | MeanUncertainty
+LABEL_FREE: dict[str, type[LabelFree]] = {
+    "stabilizing": Stabilizing,
+    "plateau": Plateau,
+    "uncertainty": MeanUncertainty,
+}
 """The criteria of ``--stop``; the loop records each one's value every cycle, fired or not."""
+LABEL_FREE_HELP = (
+    f"stabilizing (kappa >= {STABILIZING_KAPPA} between consecutive models on the stop set, "
+    f"{STABILIZING_CHECKS} checks), plateau (F1 change < {PLATEAU_EPSILON} over {PLATEAU_CYCLES} cycles), "
+    f"uncertainty (mean 1 - max p on the stop set < {UNCERTAINTY_THRESHOLD})"
+)
+"""One sentence on the three, for ``--help`` and the report."""
 
 
 def label_free(names: tuple[str, ...] | list[str]) -> list[StoppingCriterion]:

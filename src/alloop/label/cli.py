@@ -14,9 +14,25 @@ from rich.console import Console
 from rich.table import Table
 
 from alloop.errors import AlloopError
-from alloop.label.config import COLD_STARTS, parse_labels
-from alloop.models import CLASSIFIERS, DEFAULT_CLASSIFIER
-from alloop.strategies import STRATEGIES
+from alloop.label.config import COLD_STARTS, LabelConfig, parse_labels
+from alloop.models import ModelConfig
+from alloop.options import (
+    STRATEGY_HELP,
+    CacheDirOption,
+    CacheOption,
+    ClassifierOption,
+    DeviceOption,
+    IdOption,
+    MaxLengthOption,
+    ModelOption,
+    NearDuplicateThresholdOption,
+    PoolSubsampleOption,
+    PrecisionOption,
+    QuerySizeOption,
+    SeedOption,
+    TextOption,
+    given_on_command_line,
+)
 
 ProjectOption = Annotated[
     Path, typer.Option("--project", help="The project folder (holds label.db).", show_default=False)
@@ -24,14 +40,12 @@ ProjectOption = Annotated[
 
 
 def label(
+    ctx: typer.Context,
     project: ProjectOption,
     data: Annotated[
         str | None, typer.Option(help="A .parquet/.csv/.jsonl file or folder; needed to create the project.")
     ] = None,
-    text: Annotated[
-        list[str] | None,
-        typer.Option(help="Text column to show and classify; repeat for several. [default: title]"),
-    ] = None,
+    text: TextOption = None,
     labels: Annotated[str | None, typer.Option(help="The label set, comma-separated: a,b,c.")] = None,
     labels_file: Annotated[
         Path | None, typer.Option(help="The label set, one label per line (labels may hold commas).")
@@ -39,65 +53,47 @@ def label(
     gold: Annotated[
         str | None, typer.Option(help="Column of known labels, to measure annotators and the model (demos).")
     ] = None,
-    id_column: Annotated[
-        str | None, typer.Option("--id", help="Column of unique item ids. [default: row number]")
-    ] = None,
-    strategy: Annotated[
-        str | None, typer.Option(help=f"One of: {', '.join(STRATEGIES)}. [default: margin]")
-    ] = None,
-    classifier: Annotated[
-        str | None, typer.Option(help=f"One of: {', '.join(CLASSIFIERS)}. [default: {DEFAULT_CLASSIFIER}]")
-    ] = None,
-    query_size: Annotated[
-        int | None, typer.Option(help="Retrain after this many new labels. [default: 10]")
-    ] = None,
+    id_column: IdOption = None,
+    strategy: Annotated[str, typer.Option(help=STRATEGY_HELP)] = LabelConfig.strategy,
+    classifier: ClassifierOption = ModelConfig.classifier,
+    query_size: QuerySizeOption = LabelConfig.query_size,
     overlap: Annotated[
-        float | None,
-        typer.Option(help="Share of items also sent to other annotators, to measure agreement. [default: 0]"),
-    ] = None,
+        float, typer.Option(help="Share of items also sent to other annotators, to measure agreement.")
+    ] = LabelConfig.overlap,
     overlap_raters: Annotated[
-        int | None, typer.Option(help="Annotators per overlap item. [default: 2]")
-    ] = None,
+        int, typer.Option(help="Annotators per overlap item.")
+    ] = LabelConfig.overlap_raters,
     cold_start: Annotated[
-        str | None,
-        typer.Option(help=f"First items before any model: {' or '.join(COLD_STARTS)}. [default: kmeans]"),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Seeds the queue, the cold start and training. [default: 0]")
-    ] = None,
-    model: Annotated[
-        str | None, typer.Option(help="Encoder hub id or folder. [default: all-MiniLM-L6-v2, offline]")
-    ] = None,
-    max_length: Annotated[int | None, typer.Option(help="Tokens kept per text. [default: 64]")] = None,
+        str, typer.Option(help=f"First items before any model: {' or '.join(COLD_STARTS)}.")
+    ] = LabelConfig.cold_start,
+    seed: SeedOption = LabelConfig.seed,
+    near_duplicate_threshold: NearDuplicateThresholdOption = LabelConfig.near_duplicate_threshold,
+    pool_subsample: PoolSubsampleOption = None,
+    model: ModelOption = None,
+    max_length: MaxLengthOption = ModelConfig.max_length,
+    device: DeviceOption = None,
+    precision: PrecisionOption = ModelConfig.precision,
+    cache: CacheOption = ModelConfig.cache,
+    cache_dir: CacheDirOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
 ) -> None:
     """Label items in the browser while a model picks the most useful next item.
 
     The first run creates the project from --data and the label set; later runs need only
-    --project and resume it, with the queue rebuilt from the labels on disk."""
+    --project and resume it, with the queue rebuilt from the labels on disk. Loop and model
+    options given again replace the stored ones; those left out keep their stored values."""
     import uvicorn
 
     from alloop.label.project import open_project
     from alloop.label.server import create_app
     from alloop.label.service import LabelService
 
-    given: dict[str, Any] = {
-        "data": data,
-        "text": tuple(text) if text else None,
-        "labels": parse_labels(labels, labels_file),
-        "gold": gold,
-        "id_column": id_column,
-        "strategy": strategy,
-        "classifier": classifier,
-        "query_size": query_size,
-        "overlap": overlap,
-        "overlap_raters": overlap_raters,
-        "cold_start": cold_start,
-        "seed": seed,
-        "model": model,
-        "max_length": max_length,
-    }
+    typed = set(given_on_command_line(ctx)) - {"project", "labels_file", "host", "port"}
+    given: dict[str, Any] = {name: ctx.params[name] for name in typed}
+    given["labels"] = parse_labels(labels, labels_file)
+    if "text" in given:
+        given["text"] = tuple(text or ())
     sock = _listen(host, port)  # before loading anything: a busy port fails at once
     store, config, items = open_project(project, given)
     out = Console(highlight=False)

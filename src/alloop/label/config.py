@@ -10,18 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from alloop.errors import AlloopError
-from alloop.models import CLASSIFIERS, DEFAULT_CLASSIFIER
-from alloop.strategies import STRATEGIES
+from alloop.loop.query import check_pool_subsample
+from alloop.models import ModelConfig
+from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, Strategy, check_threshold, get_strategy
+from alloop.strategies.selection import check_k
 
 COLD_STARTS = ("kmeans", "random")
 DATA_KEYS = ("data", "text", "labels", "gold", "id_column")
 """Settings that define the items and the label set: fixed once a project holds data."""
+MODEL_KEYS = tuple(f.name for f in fields(ModelConfig))
+"""Options that go into the project's ``ModelConfig`` (``--classifier``, ``--precision``, ...)."""
 
 
 @dataclass(frozen=True)
 class LabelConfig:
-    """Everything ``alloop label`` needs. Data keys are fixed at creation; loop keys may change
-    between runs (e.g. a faster classifier), since labels do not depend on them."""
+    """Everything ``alloop label`` needs. Data keys are fixed at creation; loop keys (and the
+    ``ModelConfig``) may change between runs (e.g. a faster classifier), since labels do not
+    depend on them."""
 
     data: str
     labels: tuple[str, ...]
@@ -29,36 +34,40 @@ class LabelConfig:
     gold: str | None = None
     id_column: str | None = None
     strategy: str = "margin"
-    classifier: str = DEFAULT_CLASSIFIER
     query_size: int = 10
     overlap: float = 0.0
     overlap_raters: int = 2
     cold_start: str = "kmeans"
     seed: int = 0
-    model: str | None = None
-    max_length: int = 64
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
+    pool_subsample: int | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
     notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def classifier(self) -> str:
+        return self.model.classifier
+
+    def get_strategy(self) -> Strategy:
+        """The live loop's strategy (``NAME+dedup`` guarded at ``near_duplicate_threshold``)."""
+        return get_strategy(self.strategy, threshold=self.near_duplicate_threshold)
 
     def validate(self) -> LabelConfig:
         if not self.text:
             raise AlloopError("no text column given; pass --text COLUMN (repeatable)")
         check_labels(self.labels)
-        if self.strategy not in STRATEGIES:
-            raise AlloopError(f"unknown strategy {self.strategy!r}; choose from {', '.join(STRATEGIES)}")
-        if self.classifier not in CLASSIFIERS:
-            raise AlloopError(
-                f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}"
-            )
+        self.model.validate()
+        check_threshold(self.near_duplicate_threshold)
+        if self.get_strategy().needs_embeddings:
+            self.model.require_embeddings(f"--strategy {self.strategy}")
         if self.cold_start not in COLD_STARTS:
             raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {' or '.join(COLD_STARTS)}")
-        if self.query_size < 1:
-            raise AlloopError(f"--query-size must be at least 1, got {self.query_size}")
+        check_k(self.query_size)
+        check_pool_subsample(self.pool_subsample, self.query_size)
         if not 0.0 <= self.overlap <= 1.0:
             raise AlloopError(f"--overlap is a share between 0 and 1, got {self.overlap}")
         if self.overlap_raters < 2:
             raise AlloopError(f"--overlap-raters must be at least 2, got {self.overlap_raters}")
-        if self.max_length < 8:
-            raise AlloopError(f"--max-length must be at least 8, got {self.max_length}")
         return self
 
     def to_json(self) -> dict[str, Any]:
@@ -66,9 +75,18 @@ class LabelConfig:
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> LabelConfig:
+        """From option names as the CLI gives them (``classifier``, ``precision``, ``model`` the
+        encoder) or as stored (``model`` a dict of ``ModelConfig`` fields); unknown keys are
+        ignored, so a project written by another version still opens."""
+        values = dict(values)
+        nested = values.pop("model", None)
+        model: dict[str, Any] = dict(nested) if isinstance(nested, dict) else {}
+        if nested is not None and not isinstance(nested, dict):
+            model["model"] = nested  # the flat option: the encoder's hub id or folder
+        model.update({k: values.pop(k) for k in MODEL_KEYS if k in values})
         known = {f.name for f in fields(cls)}
         clean = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in known}
-        return cls(**clean)
+        return cls(**clean, model=ModelConfig(**model))
 
     def merged(self, given: dict[str, Any]) -> LabelConfig:
         """This stored config with the options given again on the command line. Data keys must
@@ -85,8 +103,10 @@ class LabelConfig:
                     f"this project was created with --{flag} {_show(stored)}, not {_show(value)}; "
                     "drop the option to resume it, or use a new --project"
                 )
-        loop = {k: v for k, v in given.items() if k not in DATA_KEYS and v is not None}
-        return replace(self, **loop).validate()
+        given = {k: v for k, v in given.items() if v is not None and k not in DATA_KEYS}
+        loop = {k: v for k, v in given.items() if k not in MODEL_KEYS}
+        model = {k: v for k, v in given.items() if k in MODEL_KEYS}
+        return replace(self, **loop, model=replace(self.model, **model)).validate()
 
 
 def check_labels(labels: tuple[str, ...] | list[str]) -> None:

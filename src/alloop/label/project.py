@@ -78,9 +78,8 @@ def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, Labe
         if given.get("labels") is None:
             raise AlloopError("pass the label set: --labels a,b,c or --labels-file labels.txt")
         values = {k: v for k, v in given.items() if v is not None}
-        LabelConfig(**values).validate()
-        items, notes = read_items(LabelConfig(**values))
-        config = LabelConfig(**{**values, "notes": tuple(notes)}).validate()
+        items, notes = read_items(LabelConfig.from_json(values).validate())
+        config = LabelConfig.from_json({**values, "notes": tuple(notes)}).validate()
         store = store or LabelStore.open(project, create=True)
         store.create(config, items)
         return store, config, items

@@ -1,5 +1,7 @@
 """Which item a person sees next: the ranked queue a model built, and the picks that never wait.
 
+The ranking itself is the engine's query step (``alloop.loop.query``), run by the trainer.
+
 The queue is an immutable snapshot (a tuple of item positions) that the background trainer
 replaces whole; request handlers only read it. Picking walks, in order: items chosen for overlap
 that still need another annotator, then the snapshot's queue, then a seeded permutation of the
@@ -9,13 +11,10 @@ whole pool, so an annotator always gets an item even while the first model is st
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-
-from alloop.strategies import Strategy
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,6 @@ class Snapshot:
     version: int = 0
     n_trained: int = 0
     estimate: Estimate | None = None
-    built_at: float = field(default_factory=time.time)
     seconds: float = 0.0
 
 
@@ -58,35 +56,6 @@ def in_overlap(item_id: str, seed: int, share: float) -> bool:
         return False
     digest = hashlib.sha256(f"{seed}:{item_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64 < share
-
-
-def kmeans_representatives(embeddings: np.ndarray, candidates: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Cold start without labels: cluster the candidates' embeddings into ``k`` groups and take
-    the item nearest each centre, largest group first, so the first labels cover the pool."""
-    from sklearn.cluster import KMeans
-
-    k = min(k, len(candidates))
-    if k == 0:
-        return np.empty(0, dtype=np.int64)
-    x = embeddings[candidates]
-    model = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(x)
-    distances = model.transform(x)
-    sizes = np.bincount(model.labels_, minlength=k)
-    chosen: list[int] = []
-    for cluster in np.argsort(-sizes, kind="stable"):
-        members = np.flatnonzero(model.labels_ == cluster)
-        if len(members):
-            chosen.append(int(candidates[members[np.argmin(distances[members, cluster])]]))
-    return np.array(list(dict.fromkeys(chosen)), dtype=np.int64)
-
-
-def rank(
-    strategy: Strategy, proba: np.ndarray, candidates: np.ndarray, k: int, rng: np.random.Generator
-) -> np.ndarray:
-    """The strategy's top ``k`` candidates, most useful first (positions into the pool)."""
-    if len(candidates) == 0:
-        return np.empty(0, dtype=np.int64)
-    return candidates[strategy(proba, min(k, len(candidates)), rng)]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""The background trainer: one worker thread that owns the model.
+"""The background trainer of ``alloop label``: one worker thread that owns the model.
 
 Request handlers never train: they write labels and call ``notify``; every ``query_size`` new
-labels the worker refits the classifier on the majority-vote labels, scores the unlabelled pool,
-and publishes a new immutable ``Snapshot`` (queue + estimate). Until the first model exists the
-queue is a cold start (k-means representatives of the embeddings, or random), so nobody waits.
+labels the worker refits the classifier on the majority-vote labels, ranks the unlabelled pool
+with the engine's query step (``alloop.loop.query``, the one ``alloop run`` uses: every strategy,
+``NAME+dedup`` and ``--pool-subsample`` work here as there), and publishes a new immutable
+``Snapshot`` (queue + estimate). Until the first model exists the queue is the engine's k-means
+cold start (``alloop.loop.initial``), or random, so nobody waits.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import numpy as np
 from alloop.errors import AlloopError
 from alloop.label.agreement import votes
 from alloop.label.config import LabelConfig
-from alloop.label.queue import Estimate, Snapshot, kmeans_representatives, permutation, queue_length, rank
+from alloop.label.queue import Estimate, Snapshot, permutation, queue_length
 from alloop.label.store import Items, LabelStore
+from alloop.loop.initial import kmeans_representatives
+from alloop.loop.query import Query, check_strategy, query
 from alloop.metrics import evaluate
-from alloop.models import Classifier, ModelConfig, classifier_factory
+from alloop.models import Classifier, Embedder, Precomputes, SlowToFit, classifier_factory
 from alloop.models.base import with_pool
-from alloop.strategies import get_strategy
 
 log = logging.getLogger("alloop.label")
 CV_FOLDS = 5
@@ -61,14 +64,10 @@ def fit_model(
     data = training_set(store, len(items), config.labels)
     if len(data.labels) == 0:
         raise AlloopError("the project has no labels yet; label some items first")
-    factory = factory or classifier_factory(model_config(config), len(config.labels))
+    factory = factory or classifier_factory(config.model, len(config.labels))
     model = with_pool(factory(config.seed), items.texts)
     model.fit([items.texts[p] for p in data.positions], data.labels)
     return model, data
-
-
-def model_config(config: LabelConfig) -> ModelConfig:
-    return ModelConfig(classifier=config.classifier, model=config.model, max_length=config.max_length)
 
 
 def cross_validated_f1(
@@ -172,22 +171,28 @@ class Trainer:
                     self._cond.notify_all()
 
     def _prepare(self) -> None:
-        """Load the model and embed the pool once (bert-frozen: ~30 s for 9k titles on a CPU)."""
+        """Load the model, precompute what it needs (bert-frozen: embed the pool, ~30 s for 9k
+        titles on a CPU) and the cold start's embeddings, once."""
         if self._factory is not None:
             return
         self.phase = "loading the model"
-        self._factory = classifier_factory(model_config(self.config), len(self.config.labels))
-        encoder = getattr(self._factory(self.config.seed), "encoder", None)
-        if encoder is not None:
-            total, done = len(self.items), 0
+        factory = classifier_factory(self.config.model, len(self.config.labels))
+        model = factory(self.config.seed)
+        check_strategy(self.config.get_strategy(), model)
+        total, done = len(self.items), 0
 
-            def progress(n: int) -> None:
-                nonlocal done
-                done += n
-                self.phase = f"embedding the pool {done:,}/{total:,}"
+        def progress(n: int) -> None:
+            nonlocal done
+            done += n
+            self.phase = f"embedding the pool {done:,}/{total:,}"
 
+        if isinstance(model, Precomputes):
             self.phase = f"embedding the pool 0/{total:,}"
-            self._embeddings = encoder.embed(self.items.texts, progress)
+            model.precompute(self.items.texts, progress)
+        if self.config.cold_start == "kmeans" and isinstance(model, Embedder):
+            self.phase = "embedding the pool for the cold start"
+            self._embeddings = model.embed(self.items.texts)
+        self._factory = factory
 
     def _round(self) -> None:
         started = time.perf_counter()
@@ -206,14 +211,26 @@ class Trainer:
         else:
             model = with_pool(self._factory(config.seed), texts)
             model.fit([texts[p] for p in data.positions], data.labels)
-            strategy = get_strategy(config.strategy)
-            estimate, proba = self._estimate(model, data)
-            if proba is None:
-                proba = model.predict_proba([texts[p] for p in data.unlabelled])
-            queue = rank(strategy, proba, data.unlabelled, k, rng)
+            self.phase = "ranking the pool"
+            ranked = query(
+                model,
+                config.get_strategy(),
+                texts,
+                data.unlabelled,
+                data.positions,
+                k,
+                rng,
+                config.pool_subsample,
+            )
+            self.phase = "estimating macro-F1"
+            estimate = self._estimate(model, data, ranked)
             self.version += 1
             snapshot = Snapshot(
-                tuple(int(p) for p in queue), config.strategy, self.version, len(data.labels), estimate
+                tuple(int(p) for p in ranked.positions),
+                config.strategy,
+                self.version,
+                len(data.labels),
+                estimate,
             )
         self.rounds += 1
         self.last_seconds = time.perf_counter() - started
@@ -221,16 +238,16 @@ class Trainer:
         self.phase = "idle"
 
     def _cold_start(self, unlabelled: np.ndarray, k: int) -> tuple[np.ndarray, str]:
-        if self.config.cold_start == "kmeans" and self._embeddings is not None and len(unlabelled):
-            return kmeans_representatives(self._embeddings, unlabelled, k, self.config.seed), "kmeans"
+        if self._embeddings is not None and len(unlabelled):
+            return kmeans_representatives(self._embeddings, k, self.config.seed, unlabelled), "kmeans"
         order = permutation(len(self.items), self.config.seed)
         free = np.zeros(len(self.items), dtype=bool)
         free[unlabelled] = True
         return order[free[order]][:k], "random"
 
-    def _estimate(self, model: Classifier, data: TrainingSet) -> tuple[Estimate | None, np.ndarray | None]:
-        """On gold when the project has it (items not trained on), else cross-validated. Returns
-        the unlabelled items' probabilities too when it had to compute them."""
+    def _estimate(self, model: Classifier, data: TrainingSet, ranked: Query) -> Estimate | None:
+        """On gold when the project has it (items not trained on), else cross-validated. Reuses
+        the probabilities the query step computed, scoring only the items it did not."""
         assert self._factory is not None
         config, texts, gold = self.config, self.items.texts, self.items.gold
         classes = list(config.labels)
@@ -239,18 +256,20 @@ class Trainer:
             trained = set(data.positions.tolist())
             scored = [p for p in range(len(texts)) if gold[p] in code and p not in trained]
             if not scored:
-                return None, None
-            extra = sorted(set(scored) - set(data.unlabelled.tolist()))
-            order = np.concatenate([data.unlabelled, np.array(extra, dtype=np.int64)])
-            proba = model.predict_proba([texts[p] for p in order])
-            row = {int(p): i for i, p in enumerate(order)}
-            predicted = proba[[row[p] for p in scored]].argmax(axis=1)
+                return None
+            known: dict[int, np.ndarray] = {}
+            if ranked.proba is not None:
+                known = {int(p): row for p, row in zip(ranked.scored, ranked.proba, strict=True)}
+            missing = [p for p in scored if p not in known]
+            if missing:
+                known.update(zip(missing, model.predict_proba([texts[p] for p in missing]), strict=True))
+            predicted = np.array([int(np.argmax(known[p])) for p in scored])
             truth = np.array([code[gold[p]] for p in scored])  # type: ignore[index]
             f1 = evaluate(truth, predicted, classes).macro_f1
-            return Estimate(f1, "gold", len(scored)), proba[: len(data.unlabelled)]
-        if config.classifier == "bert" or len(data.labels) < CV_MIN_LABELS:
-            return None, None  # fine-tuning 5 folds each round would stall the loop
+            return Estimate(f1, "gold", len(scored))
+        if isinstance(model, SlowToFit) or len(data.labels) < CV_MIN_LABELS:
+            return None  # fine-tuning 5 folds each round would stall the loop
         f1 = cross_validated_f1(
             self._factory, [texts[p] for p in data.positions], data.labels, classes, config.seed
         )
-        return Estimate(f1, "cv", len(data.labels)), None
+        return Estimate(f1, "cv", len(data.labels))

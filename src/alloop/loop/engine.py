@@ -1,5 +1,6 @@
-"""The active-learning loop: train, evaluate, stop or query, label — by item id, never by shifting
-positions, so every label stays with its own item however many cycles run."""
+"""The simulation loop: train, evaluate, stop or query, label — by item id, never by shifting
+positions, so every label stays with its own item however many cycles run. The query step it
+calls is ``loop/query.py``, shared with the live trainer of ``alloop label``."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-from alloop.errors import AlloopError
-from alloop.loop.scoring import predict_in_chunks
+from alloop.errors import AlloopBug, AlloopError
+from alloop.loop.query import Query, check_pool_subsample, check_strategy, query
 from alloop.metrics import Scores, evaluate
 from alloop.models.base import Classifier, with_pool
 from alloop.oracle import Oracle
 from alloop.stopping import (
     LABEL_FREE,
     LabelBudget,
+    LabelFree,
     LoopState,
     PoolExhausted,
     StoppingCriterion,
@@ -76,51 +78,59 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class ActiveLearner:
-    """Runs one strategy from one initial set until a stopping criterion fires.
+    """Runs one strategy from one initial set: the simulation loop, and the step-by-step loop of
+    the Python API.
+
+    Two ways to drive it. ``run(initial)`` labels ``initial`` with the ``oracle`` and yields one
+    ``CycleResult`` per cycle (train, evaluate on the test set, stop or query, label) until a
+    stopping criterion fires; ``alloop run`` does this. Or step by step, with your own oracle:
+    ``teach(positions, labels)``, ``fit()``, ``query()`` -> positions, ``teach(...)`` again.
+    The query itself is ``alloop.loop.query.query``, the same step the live trainer of
+    ``alloop label`` calls.
 
     Items are known by position in ``pool_texts`` inside the loop and by ``pool_ids`` towards the
     oracle; labels are stored per position as they arrive, so training texts and labels are
     always taken with the same index array. ``stop_set`` (pool positions) is the fixed sample on
     which the label-free stopping signals are measured each cycle. ``pool_subsample`` scores only
-    that many unlabelled items per cycle, drawn afresh each time with the loop's seeded RNG: for a
-    fine-tuned encoder scoring is the slow part, and the best of 2,000 random candidates is
-    usually nearly as informative as the best of the whole pool.
+    that many unlabelled items per query, drawn afresh each time with the loop's seeded RNG.
     """
 
     def __init__(
         self,
         classifier: Classifier,
         strategy: Strategy,
-        oracle: Oracle,
         pool_texts: Sequence[str],
-        pool_ids: Sequence[object],
-        test_texts: Sequence[str],
-        test_labels: np.ndarray,
-        classes: Sequence[str],
+        *,
+        pool_ids: Sequence[object] | None = None,
+        oracle: Oracle | None = None,
+        test_texts: Sequence[str] = (),
+        test_labels: np.ndarray | None = None,
+        classes: Sequence[str] | None = None,
         query_size: int = 10,
         stopping: Sequence[StoppingCriterion] = (),
         seed: int = 0,
         stop_set: np.ndarray | None = None,
         pool_subsample: int | None = None,
     ):
+        pool_ids = list(range(len(pool_texts))) if pool_ids is None else pool_ids
         if len(pool_texts) != len(pool_ids):
             raise AlloopError(f"{len(pool_texts)} pool texts but {len(pool_ids)} ids")
+        check_strategy(strategy, classifier)
         self.classifier = classifier
         self.strategy = strategy
         self.oracle = oracle
         self.pool_texts = list(pool_texts)
         self.pool_ids = np.asarray(pool_ids, dtype=object)
         self.test_texts = list(test_texts)
-        self.test_labels = np.asarray(test_labels)
-        self.classes = list(classes)
+        self.test_labels = np.asarray(test_labels if test_labels is not None else [], dtype=np.int64)
+        if len(self.test_texts) != len(self.test_labels):
+            raise AlloopError(f"{len(self.test_texts)} test texts but {len(self.test_labels)} test labels")
+        self.classes = list(classes) if classes is not None else [str(c) for c in range(classifier.n_classes)]
         self.query_size = check_k(query_size)
-        if pool_subsample is not None and pool_subsample < self.query_size:
-            raise AlloopError(
-                f"--pool-subsample ({pool_subsample}) must be at least the query size ({self.query_size})"
-            )
+        check_pool_subsample(pool_subsample, self.query_size)
         self.pool_subsample = pool_subsample
         self.stopping: list[StoppingCriterion] = [*stopping, PoolExhausted()]
-        configured = {getattr(c, "name", None): c for c in stopping}
+        configured = {c.name: c for c in stopping if isinstance(c, LabelFree)}
         self.monitors = {name: configured.get(name) or make() for name, make in LABEL_FREE.items()}
         budgets = [c.n for c in stopping if isinstance(c, LabelBudget)]
         self.max_labels = min(budgets) if budgets else None
@@ -129,23 +139,83 @@ class ActiveLearner:
         self.order: list[int] = []  # labelled positions in the order they were labelled
         self.stop_set = None if stop_set is None else np.asarray(stop_set, dtype=np.int64)
         self.history = History()
+        self.last_query: Query | None = None
+
+    # -- the steps, for the Python API (``run`` below strings them together) -------------------
+    def teach(self, positions: Sequence[int] | np.ndarray, labels: Sequence[object] | np.ndarray) -> None:
+        """Record labels for pool ``positions``: class codes, or class names from ``classes``."""
+        positions = np.asarray(positions, dtype=np.int64)
+        codes = self._codes(labels)
+        if len(codes) != len(positions):
+            raise AlloopError(f"{len(codes)} labels for {len(positions)} items")
+        if len(positions) and (positions.min() < 0 or positions.max() >= len(self.pool_texts)):
+            raise AlloopError(f"positions must lie in 0..{len(self.pool_texts) - 1}")
+        if len(np.unique(positions)) != len(positions) or (self.labels[positions] >= 0).any():
+            raise AlloopError("an item is labelled twice; teach each pool position once")
+        self.labels[positions] = codes
+        self.order.extend(int(p) for p in positions)
+
+    def _codes(self, labels: Sequence[object] | np.ndarray) -> np.ndarray:
+        values = np.asarray(labels)
+        if values.dtype.kind in "iu":
+            codes = values.astype(np.int64)
+        else:
+            index = {c: i for i, c in enumerate(self.classes)}
+            unknown = [v for v in values.tolist() if v not in index]
+            if unknown:
+                raise AlloopError(f"label {unknown[0]!r} is not a class; classes: {', '.join(self.classes)}")
+            codes = np.array([index[v] for v in values.tolist()], dtype=np.int64)
+        if len(codes) and (codes.min() < 0 or codes.max() >= self.classifier.n_classes):
+            raise AlloopError(f"label codes must lie in 0..{self.classifier.n_classes - 1}")
+        return codes
+
+    def fit(self) -> Classifier:
+        """Train the classifier on every label so far; returns it (for ``predict_proba``)."""
+        positions = self.labelled
+        self.classifier.fit([self.pool_texts[i] for i in positions], self.labels[positions])
+        return self.classifier
+
+    def query(self, k: int | None = None) -> np.ndarray:
+        """The strategy's next ``k`` (default ``query_size``) unlabelled pool positions, most
+        useful first, from the classifier as last fitted. Label them with ``teach``."""
+        unlabelled = np.flatnonzero(self.labels < 0)
+        self.last_query = query(
+            self.classifier,
+            self.strategy,
+            self.pool_texts,
+            unlabelled,
+            self.labelled,
+            self.query_size if k is None else check_k(k),
+            self.rng,
+            self.pool_subsample,
+        )
+        return self.last_query.positions
+
+    def ids(self, positions: Sequence[int] | np.ndarray) -> list[object]:
+        """The item ids of pool ``positions``."""
+        return list(self.pool_ids[np.asarray(positions, dtype=np.int64)])
 
     @property
     def labelled(self) -> np.ndarray:
         return np.asarray(self.order, dtype=np.int64)
 
     def _label(self, positions: np.ndarray) -> np.ndarray:
-        labels = self.oracle.label(list(self.pool_ids[positions]))
+        if self.oracle is None:
+            raise AlloopError("run() needs an oracle; or drive the loop with teach, fit and query")
+        labels = np.asarray(self.oracle.label(list(self.pool_ids[positions])))
         if len(labels) != len(positions):
             raise AlloopError(f"the oracle answered {len(labels)} labels for {len(positions)} items")
         if (self.labels[positions] >= 0).any():
-            raise AlloopError("an item was queried twice; strategies must pick unlabelled items")
-        self.labels[positions] = labels
-        self.order.extend(int(p) for p in positions)
-        return labels
+            raise AlloopBug("an item was queried twice")
+        self.teach(positions, labels)
+        return self.labels[positions]
 
     def run(self, initial: np.ndarray) -> Iterator[CycleResult]:
         """Label ``initial``, then yield one result per cycle until a criterion fires."""
+        if self.oracle is None:
+            raise AlloopError("run() needs an oracle; or drive the loop with teach, fit and query")
+        if not self.test_texts:
+            raise AlloopError("run() evaluates every cycle: give test_texts and test_labels")
         initial = np.asarray(initial, dtype=np.int64)
         if len(np.unique(initial)) != len(initial):
             raise AlloopError("the initial set holds an item twice")
@@ -213,52 +283,28 @@ class ActiveLearner:
         result.would_stop = [name for name, c in self.monitors.items() if c.reason(state)]
         return state
 
-    def _score(
-        self, candidates: np.ndarray, labelled: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Only what the strategy needs: probabilities, embeddings, or both from one forward pass
-        when the classifier can (a fine-tuned encoder would otherwise run over the pool twice)."""
-        texts = [self.pool_texts[i] for i in candidates]
-        needs_proba, needs_embeddings = self.strategy.needs_proba, self.strategy.needs_embeddings
-        embed = getattr(self.classifier, "embed", None)
-        if needs_embeddings and embed is None:
-            raise AlloopError(f"strategy {self.strategy.name} needs embeddings; this classifier has none")
-        both = getattr(self.classifier, "predict_proba_and_embed", None)
-        if needs_proba and needs_embeddings and both is not None:
-            proba, embeddings = both(texts)
-            return proba, embeddings, embed([self.pool_texts[i] for i in labelled])
-        proba = predict_in_chunks(self.classifier, texts) if needs_proba else np.empty((len(texts), 0))
-        if not needs_embeddings:
-            return proba, None, None
-        # the whole pool at once: the LSA embedder of tfidf is fitted on the texts it is given
-        everything = embed(self.pool_texts)
-        return proba, everything[candidates], everything[labelled]
-
     def _cycle(self, cycle: int) -> CycleResult:
-        positions = self.labelled
+        n_labelled = len(self.order)
         t0 = time.perf_counter()
-        self.classifier.fit([self.pool_texts[i] for i in positions], self.labels[positions])
+        self.fit()
         t1 = time.perf_counter()
         predicted = self.classifier.predict_proba(self.test_texts).argmax(axis=1)
         scores = evaluate(self.test_labels, predicted, self.classes)
-        result = CycleResult(cycle, len(positions), scores, predicted)
+        result = CycleResult(cycle, n_labelled, scores, predicted)
         state = self._monitor(result)
         t2 = time.perf_counter()
         result.fit_seconds, result.eval_seconds = t1 - t0, t2 - t1
         result.stop_reason = first_reason(self.stopping, state)
         if result.stop_reason:
             return result
-        unlabelled = np.flatnonzero(self.labels < 0)
-        if self.pool_subsample is not None and len(unlabelled) > self.pool_subsample:
-            unlabelled = np.sort(self.rng.choice(unlabelled, self.pool_subsample, replace=False))
         k = self.query_size
         if self.max_labels is not None:
-            k = min(k, self.max_labels - len(positions))
-        proba, embeddings, labelled_embeddings = self._score(unlabelled, positions)
-        t3 = time.perf_counter()
-        picks = unlabelled[self.strategy(proba, k, self.rng, embeddings, labelled_embeddings)]
+            k = min(k, self.max_labels - n_labelled)
+        picks = self.query(k)
+        assert self.last_query is not None
         result.queried_labels = self._label(picks)
         result.queried_positions = picks
-        result.queried_ids = list(self.pool_ids[picks])
-        result.score_seconds, result.query_seconds = t3 - t2, time.perf_counter() - t3
+        result.queried_ids = self.ids(picks)
+        result.score_seconds = self.last_query.score_seconds
+        result.query_seconds = self.last_query.query_seconds
         return result

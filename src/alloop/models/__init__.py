@@ -1,4 +1,5 @@
-"""Classifiers behind one protocol: ``fit(texts, labels)`` and ``predict_proba(texts)``."""
+"""Classifiers behind one protocol, ``fit(texts, labels)`` and ``predict_proba(texts)``, with the
+abilities each declares (``Embedder``, ``JointScorer``, ``Precomputes``, ``SlowToFit``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from alloop.errors import AlloopError
-from alloop.models.base import Classifier
+from alloop.models.base import Classifier, Embedder, JointScorer, Precomputes, SlowToFit
 from alloop.models.cache import default_cache_dir
 from alloop.models.encoder import PRECISIONS, Encoder
 from alloop.models.finetune import FineTunedClassifier
@@ -14,7 +15,15 @@ from alloop.models.frozen import FrozenEncoderClassifier
 from alloop.models.hybrid import HybridClassifier, NgramFeatures
 from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
 
-CLASSIFIERS = ("tfidf", "bert-frozen", "hybrid", "bert")
+CLASSIFIER_TYPES: dict[str, type] = {
+    "tfidf": TfidfClassifier,
+    "bert-frozen": FrozenEncoderClassifier,
+    "hybrid": HybridClassifier,
+    "bert": FineTunedClassifier,
+}
+"""Each ``--classifier`` name and its class: the class declares what the classifier can do, so a
+configuration that cannot work is refused before anything is built."""
+CLASSIFIERS = tuple(CLASSIFIER_TYPES)
 DEFAULT_CLASSIFIER = "hybrid"
 """The default of ``alloop run`` and ``alloop label``: measured best in docs/strategies.md."""
 
@@ -38,14 +47,33 @@ class ModelConfig:
     cache_dir: str | None = None
 
     def validate(self) -> ModelConfig:
-        if self.classifier not in CLASSIFIERS:
+        if self.classifier not in CLASSIFIER_TYPES:
             raise AlloopError(
-                f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}"
+                f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIER_TYPES)}"
             )
         if self.precision not in PRECISIONS:
             choices = ", ".join(PRECISIONS)
             raise AlloopError(f"unknown --precision {self.precision!r}; choose one of {choices}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise AlloopError("--epochs and --batch-size must be at least 1")
+        if self.max_length < 8:
+            raise AlloopError(f"--max-length must be at least 8, got {self.max_length}")
         return self
+
+    def can_embed(self) -> bool:
+        """Whether this classifier gives embeddings (for diversity strategies, the near-duplicate
+        guard and the k-means cold start), known from its class before it is built."""
+        self.validate()
+        return issubclass(CLASSIFIER_TYPES[self.classifier], Embedder)
+
+    def require_embeddings(self, what: str) -> None:
+        """Refuse, before any work, a configuration where ``what`` needs embeddings this
+        classifier does not give."""
+        if not self.can_embed():
+            raise AlloopError(
+                f"{what} needs embeddings, which --classifier {self.classifier} does not give; "
+                f"choose another strategy or a classifier with embeddings"
+            )
 
 
 def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], Classifier]:
@@ -83,13 +111,18 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
 
 __all__ = [
     "CLASSIFIERS",
+    "CLASSIFIER_TYPES",
     "DEFAULT_CLASSIFIER",
     "Classifier",
+    "Embedder",
     "Encoder",
     "FineTunedClassifier",
     "FrozenEncoderClassifier",
     "HybridClassifier",
+    "JointScorer",
     "ModelConfig",
+    "Precomputes",
+    "SlowToFit",
     "TfidfClassifier",
     "classifier_factory",
 ]

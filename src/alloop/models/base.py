@@ -1,9 +1,14 @@
-"""The classifier protocol every model follows, and helpers they share."""
+"""The classifier protocol every model follows, the abilities a model may declare, and helpers.
+
+Abilities are typed protocols, checked with ``isinstance`` (or ``issubclass`` on the class, before
+anything is built): the engine asks a classifier what it can do instead of probing attributes or
+comparing classifier names.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,6 +29,47 @@ class Classifier(Protocol):
     def fit(self, texts: Sequence[str], labels: np.ndarray) -> Classifier: ...
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+Progress = Callable[[int], None]
+"""Called with the number of texts just processed, to drive a progress bar."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Can place texts in a vector space: what diversity strategies (badge, coreset,
+    cluster-margin), the near-duplicate guard and the k-means cold start need.
+
+    The engine always passes the whole pool and indexes the rows it wants, since an embedding may
+    be fitted on the texts it is given (tfidf's LSA is).
+    """
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class JointScorer(Protocol):
+    """Gives probabilities and embeddings from one forward pass (a fine-tuned encoder), so a
+    strategy that needs both does not pay for the encoder twice."""
+
+    def predict_proba_and_embed(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
+@runtime_checkable
+class Precomputes(Protocol):
+    """Has slow per-text work that does not depend on training (a frozen encoder's embeddings,
+    cached per text): a front end runs it once up front, with a progress bar, instead of inside
+    the first cycle."""
+
+    def precompute(self, texts: Sequence[str], progress: Progress | None = None) -> None: ...
+
+
+@runtime_checkable
+class SlowToFit(Protocol):
+    """Declares that one ``fit`` takes minutes (fine-tuning an encoder): the live trainer then
+    skips its 5-fold cross-validated estimate, which would cost five more fits every round."""
+
+    slow_to_fit: Literal[True]
 
 
 def check_fit_input(texts: Sequence[str], labels: np.ndarray, n_classes: int) -> np.ndarray:

@@ -7,7 +7,7 @@ frozen embeddings are computed once, whatever the number of strategies or cycles
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ import torch
 
 from alloop.errors import AlloopError
 from alloop.hub import hub_offline, hub_reachable
+from alloop.models.base import Progress
 from alloop.models.cache import EmbeddingCache, model_key
 
 if TYPE_CHECKING:
@@ -28,9 +29,6 @@ READ_CHUNK = 65_536
 """Texts looked up in the on-disk cache at once: bounds the rows SQLite hands back in one go."""
 BLOCK = 65_536
 """Rows per block of the in-memory vector store: it grows by blocks, never by copying."""
-
-Progress = Callable[[int], None]
-"""Called with the number of texts just processed, to drive a progress bar."""
 
 
 def default_model_path() -> str:

@@ -10,6 +10,7 @@ from the probe, the model starts where ``bert-frozen`` ends and fine-tuning only
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -47,6 +48,8 @@ class FineTunedClassifier:
     continues from the previous cycle's weights, which is cheaper per label learned but lets early,
     biased batches shape the model for good. Both are seeded.
     """
+
+    slow_to_fit: Literal[True] = True
 
     def __init__(
         self,
@@ -93,6 +96,11 @@ class FineTunedClassifier:
                 module.head.weight.copy_(torch.from_numpy(weight))
                 module.head.bias.copy_(torch.from_numpy(bias))
         return module.to(self.encoder.device)
+
+    def precompute(self, texts: Sequence[str], progress: Progress | None = None) -> None:
+        """The pretrained encoder's embeddings of ``texts`` (cached): the linear probe that starts
+        every fine-tuning reads them."""
+        self.encoder.embed(texts, progress)
 
     def fit(self, texts: Sequence[str], labels: np.ndarray) -> FineTunedClassifier:
         labels = check_fit_input(texts, labels, self.n_classes)

@@ -46,6 +46,10 @@ class FrozenEncoderClassifier:
         """Frozen embeddings (cached in the shared encoder); also what diversity strategies use."""
         return self.encoder.embed(texts, progress or self.progress)
 
+    def precompute(self, texts: Sequence[str], progress: Progress | None = None) -> None:
+        """Embed ``texts`` once (cached), so training and scoring them later costs no encoder pass."""
+        self.encoder.embed(texts, progress)
+
     def fit(self, texts: Sequence[str], labels: np.ndarray) -> FrozenEncoderClassifier:
         labels = check_fit_input(texts, labels, self.n_classes)
         self._seen = np.unique(labels)

@@ -146,6 +146,10 @@ class HybridClassifier:
         """Frozen embeddings of the shared encoder (L2-normalised)."""
         return self.encoder.embed(texts, progress or self.progress)
 
+    def precompute(self, texts: Sequence[str], progress: Progress | None = None) -> None:
+        """Embed ``texts`` once (cached), so training and scoring them later costs no encoder pass."""
+        self.encoder.embed(texts, progress)
+
     def _blocks(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
         return self.features.transform(texts), self.embedding_weight * self.embed(texts)
 

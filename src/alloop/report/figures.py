@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from alloop.report.stats import mean_sd_ci
+from alloop.stopping import STABILIZING_KAPPA, UNCERTAINTY_THRESHOLD
 
 FIXED_COLOURS = {
     "random": "#7f7f7f",
@@ -22,6 +20,13 @@ FIXED_COLOURS = {
     "margin": "#d62728",
 }
 OTHER_COLOURS = ["#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+
+
+def subplots(*grid: int, figsize: tuple[float, float], dpi: int) -> tuple[Figure, Any]:
+    """A figure drawn straight to a file: matplotlib's object API, no pyplot and no global
+    backend switch, so importing alloop changes nothing in a notebook's plotting."""
+    fig = Figure(figsize=figsize, dpi=dpi)
+    return fig, fig.subplots(*grid)
 
 
 def colours(strategies: Sequence[str]) -> dict[str, str]:
@@ -34,7 +39,7 @@ def learning_curves(cycles: pd.DataFrame, ceilings: pd.DataFrame, path: Path, ti
     strategies = list(dict.fromkeys(cycles["strategy"]))
     palette = colours(strategies)
     n_seeds = cycles["seed"].nunique()
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=120)
+    fig, ax = subplots(figsize=(9, 5.5), dpi=120)
     for strategy in strategies:
         group = cycles[cycles["strategy"] == strategy]
         points = [(n, *mean_sd_ci(g["macro_f1"].to_numpy())) for n, g in group.groupby("n_labelled")]
@@ -61,7 +66,6 @@ def learning_curves(cycles: pd.DataFrame, ceilings: pd.DataFrame, path: Path, ti
     ax.legend(title="strategy", loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -79,7 +83,7 @@ def queried_classes(
     }
     y = np.arange(len(classes))
     height = 0.8 / (len(strategies) + (1 if pool_counts is not None else 0))
-    fig, ax = plt.subplots(figsize=(9, max(4, 0.45 * len(classes) + 1.5)), dpi=120)
+    fig, ax = subplots(figsize=(9, max(4, 0.45 * len(classes) + 1.5)), dpi=120)
     for i, s in enumerate(strategies):
         ax.barh(y + i * height, 100 * shares[s].to_numpy(), height, color=palette[s], label=s)
     if pool_counts is not None:
@@ -94,13 +98,12 @@ def queried_classes(
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
 def per_class_heatmap(final_f1: pd.DataFrame, path: Path) -> Path:
     """Final per-class F1 (mean over seeds): classes down, strategies across."""
-    fig, ax = plt.subplots(figsize=(2.2 + 1.3 * final_f1.shape[1], 1.2 + 0.38 * final_f1.shape[0]), dpi=120)
+    fig, ax = subplots(figsize=(2.2 + 1.3 * final_f1.shape[1], 1.2 + 0.38 * final_f1.shape[0]), dpi=120)
     image = ax.imshow(final_f1.to_numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(final_f1.shape[1]), final_f1.columns, rotation=30, ha="right", fontsize=9)
     ax.set_yticks(range(final_f1.shape[0]), final_f1.index, fontsize=8)
@@ -112,7 +115,6 @@ def per_class_heatmap(final_f1: pd.DataFrame, path: Path) -> Path:
     fig.colorbar(image, ax=ax, label="F1")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -121,7 +123,7 @@ def confusion(matrix: np.ndarray, classes: Sequence[str], path: Path, title: str
     rows = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, rows, out=np.zeros_like(matrix, dtype=float), where=rows > 0)
     size = 2.5 + 0.42 * len(classes)
-    fig, ax = plt.subplots(figsize=(size + 1.5, size), dpi=110)
+    fig, ax = subplots(figsize=(size + 1.5, size), dpi=110)
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(classes)), classes, fontsize=7)
@@ -136,7 +138,6 @@ def confusion(matrix: np.ndarray, classes: Sequence[str], path: Path, title: str
     fig.colorbar(image, ax=ax, label="share of the true class", fraction=0.046)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -144,15 +145,18 @@ def stopping_signals(cycles: pd.DataFrame, path: Path) -> Path:
     """The label-free stopping signals against labels used (mean over seeds), with thresholds."""
     strategies = list(dict.fromkeys(cycles["strategy"]))
     palette = colours(strategies)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=110)
+    fig, (left, right) = subplots(1, 2, figsize=(12, 4.5), dpi=110)
     for strategy in strategies:
         group = cycles[cycles["strategy"] == strategy].groupby("n_labelled")
         left.plot(group["kappa"].mean(), color=palette[strategy], label=strategy, marker="o", markersize=2)
         right.plot(
             group["uncertainty"].mean(), color=palette[strategy], label=strategy, marker="o", markersize=2
         )
-    left.axhline(0.99, color="black", linestyle="--", linewidth=1, label="stabilizing threshold 0.99")
-    right.axhline(0.15, color="black", linestyle="--", linewidth=1, label="uncertainty threshold 0.15")
+    for ax, level, name in (
+        (left, STABILIZING_KAPPA, "stabilizing"),
+        (right, UNCERTAINTY_THRESHOLD, "uncertainty"),
+    ):
+        ax.axhline(level, color="black", linestyle="--", linewidth=1, label=f"{name} threshold {level}")
     left.set_title("Agreement with the previous model on the stop set")
     left.set_ylabel("Cohen's kappa")
     right.set_title("Mean uncertainty on the unlabelled stop set")
@@ -163,5 +167,4 @@ def stopping_signals(cycles: pd.DataFrame, path: Path) -> Path:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path

@@ -14,6 +14,13 @@ from sklearn.metrics import confusion_matrix
 
 from alloop.report import figures, stats
 from alloop.report.verdict import verdict
+from alloop.stopping import (
+    PLATEAU_CYCLES,
+    PLATEAU_EPSILON,
+    STABILIZING_CHECKS,
+    STABILIZING_KAPPA,
+    UNCERTAINTY_THRESHOLD,
+)
 from alloop.store import ResultStore
 
 CSS = """
@@ -221,9 +228,10 @@ def render_report(run_dir: Path) -> Path:
         "<h2>Stopping without test labels</h2>",
         "<p class='note'>Recorded every cycle whether or not <code>--stop</code> asked for them: "
         "stabilizing fires when Cohen's kappa between consecutive models' predictions on a fixed "
-        "unlabelled stop set stays at least 0.99 over 3 checks; plateau when test macro-F1 changes by "
-        "less than 0.005 over 3 cycles; uncertainty when the mean 1 - max p over the unlabelled stop "
-        "set falls below 0.15. A criterion that never fired within the run's budget shows '-'.</p>",
+        f"unlabelled stop set stays at least {STABILIZING_KAPPA} over {STABILIZING_CHECKS} checks; "
+        f"plateau when test macro-F1 changes by less than {PLATEAU_EPSILON} over {PLATEAU_CYCLES} "
+        "cycles; uncertainty when the mean 1 - max p over the unlabelled stop set falls below "
+        f"{UNCERTAINTY_THRESHOLD}. A criterion that never fired within the run's budget shows '-'.</p>",
         _table(stopping_table(points)),
         _img(pngs["stopping"], "stopping signals"),
         "<h2>Confusion matrices of the final models</h2>",

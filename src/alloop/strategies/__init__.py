@@ -14,7 +14,7 @@ import numpy as np
 
 from alloop.errors import AlloopError
 from alloop.strategies import diversity, uncertainty
-from alloop.strategies.dedupe import without_near_duplicates
+from alloop.strategies.dedupe import NEAR_DUPLICATE_THRESHOLD, without_near_duplicates
 from alloop.strategies.selection import check_k, top_k
 
 
@@ -92,23 +92,44 @@ STRATEGIES: dict[str, Strategy] = {
 }
 SEED_STRATEGIES = ("random", "least-confidence", "entropy", "margin")
 DEDUP_SUFFIX = "+dedup"
-DEFAULT_THRESHOLD = 0.95
+STRATEGY_NAMES = (*STRATEGIES, *(f"{name}{DEDUP_SUFFIX}" for name in STRATEGIES))
+"""Every name ``--strategy`` takes, in ``alloop run`` and ``alloop label`` alike."""
 
 
-def get_strategy(name: str, near_duplicates: float | None = None) -> Strategy:
-    """The strategy called ``name``; with ``near_duplicates`` (a cosine threshold), wrapped by the
-    near-duplicate guard."""
+def check_threshold(threshold: float) -> float:
+    if not 0.0 < threshold < 1.0:
+        raise AlloopError(f"--near-duplicate-threshold must be between 0 and 1, got {threshold}")
+    return threshold
+
+
+def get_strategy(
+    name: str, near_duplicates: float | None = None, *, threshold: float = NEAR_DUPLICATE_THRESHOLD
+) -> Strategy:
+    """The strategy called ``name``. ``near_duplicates`` (a cosine threshold) wraps it in the
+    near-duplicate guard (``--no-near-duplicates``); ``NAME+dedup`` wraps it too, at
+    ``near_duplicates`` when given, else at ``threshold`` (``--near-duplicate-threshold``)."""
     if name.endswith(DEDUP_SUFFIX):  # e.g. margin+dedup: the guard for this strategy alone
-        return get_strategy(name.removesuffix(DEDUP_SUFFIX), near_duplicates or DEFAULT_THRESHOLD)
+        base = name.removesuffix(DEDUP_SUFFIX)
+        return get_strategy(base, near_duplicates if near_duplicates is not None else threshold)
     try:
         strategy = STRATEGIES[name]
     except KeyError:
-        raise AlloopError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}") from None
+        raise AlloopError(
+            f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)} (or NAME{DEDUP_SUFFIX})"
+        ) from None
     if near_duplicates is None:
         return strategy
-    if not 0.0 < near_duplicates < 1.0:
-        raise AlloopError(f"--near-duplicate-threshold must be between 0 and 1, got {near_duplicates}")
-    return without_near_duplicates(strategy, near_duplicates)
+    return without_near_duplicates(strategy, check_threshold(near_duplicates))
 
 
-__all__ = ["SEED_STRATEGIES", "STRATEGIES", "Strategy", "get_strategy", "random_sampling", "top_k"]
+__all__ = [
+    "NEAR_DUPLICATE_THRESHOLD",
+    "SEED_STRATEGIES",
+    "STRATEGIES",
+    "STRATEGY_NAMES",
+    "Strategy",
+    "check_threshold",
+    "get_strategy",
+    "random_sampling",
+    "top_k",
+]

@@ -9,6 +9,9 @@ import numpy as np
 from alloop.strategies.diversity import check_embeddings, normalise
 from alloop.strategies.selection import check_k
 
+NEAR_DUPLICATE_THRESHOLD = 0.95
+"""The guard's default cosine threshold, defined here only (``--near-duplicate-threshold``)."""
+
 
 def greedy_distinct(ranked: np.ndarray, unit: np.ndarray, k: int, threshold: float) -> list[int]:
     """Walk the ranking and keep an item only if its cosine to every kept item is <= threshold."""
@@ -22,14 +25,14 @@ def greedy_distinct(ranked: np.ndarray, unit: np.ndarray, k: int, threshold: flo
     return kept
 
 
-def without_near_duplicates(strategy, threshold: float = 0.95):  # type: ignore[no-untyped-def]
+def without_near_duplicates(strategy, threshold: float = NEAR_DUPLICATE_THRESHOLD):  # type: ignore[no-untyped-def]
     """Wrap any strategy: ask it for a longer ranking, then keep its best items that are not
     near-duplicates of each other. Returns fewer than ``k`` only if the whole pool is made of
     near-duplicates of the kept items."""
 
     def select(proba, k, rng, embeddings=None, labelled_embeddings=None):  # type: ignore[no-untyped-def]
         n = len(proba)
-        unit = normalise(check_embeddings(embeddings, n, "--no-near-duplicates"))
+        unit = normalise(check_embeddings(embeddings, n, "the near-duplicate guard"))
         want = min(check_k(k), n)
         asked = min(n, max(3 * want, want + 20))
         while True:
