@@ -21,6 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from alloop.checks import check_input_file, check_output_dir
 from alloop.data import DEFAULT_DATA, TextDataset
 from alloop.errors import AlloopError
 from alloop.experiment import RunConfig, default_out_dir, load_run_config, run_experiment
@@ -151,20 +152,23 @@ def _load_config_file(ctx: typer.Context, param: typer.CallbackParam, value: Pat
     given on the command line win over the file."""
     if value is None:
         return None
+    check_input_file(value, "--config")
     try:
         values = tomllib.loads(value.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AlloopError(f"config file not found: {value}") from None
+    except OSError as exc:
+        raise AlloopError(f"cannot read config file {value}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise AlloopError(f"config file {value} is not valid TOML: {exc}") from None
-    known = {p.name for p in ctx.command.params if p.name}
+        raise AlloopError(f"config file {value} is not valid TOML: {str(exc).splitlines()[0]}") from None
+    params = {p.name: p for p in ctx.command.params if p.name}
     defaults = {}
     for key, v in values.items():
         name = {"id": "id_column"}.get(key, key.replace("-", "_"))
-        if name not in known or name in ("config", "resume"):
+        if name not in params or name in ("config", "resume"):
             raise AlloopError(
                 f"unknown option {key!r} in {value}; use `alloop run` option names like query-size"
             )
+        if params[name].multiple and isinstance(v, str):  # strategy = "margin" means ["margin"]
+            v = [v]
         defaults[name] = v
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
@@ -379,6 +383,7 @@ def run(
         if classifier not in CLASSIFIERS:
             raise AlloopError(f"unknown classifier {classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
         out_dir = out or default_out_dir()
+        check_output_dir(out_dir, "--out")
     console = Console()
     with RichObserver(run_config, console) as observer:
         report = run_experiment(run_config, out_dir, observer, resume=resume is not None)

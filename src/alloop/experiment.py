@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from alloop import __version__
+from alloop.checks import check_against_pool
 from alloop.data import DEFAULT_DATA, TextDataset, load_dataset
 from alloop.errors import AlloopError
 from alloop.loop import ActiveLearner, CycleResult, draw_initial
@@ -194,6 +195,8 @@ def run_experiment(
         balanced_test=config.balanced_test,
         seed=config.seed,
     )
+    if not resume:  # refused here, nothing is created
+        check_against_pool(config.initial, config.query_size, config.budget, len(data.pool_texts))
     observer.loaded(data)
     make_classifier = classifier_factory(config.model, data.n_classes)
     out.mkdir(parents=True, exist_ok=True)

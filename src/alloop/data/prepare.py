@@ -181,4 +181,11 @@ def _clean(
         notes.append(f"dropped {int((~has_text).sum())} {where} items with an empty or missing text")
     if (has_text & ~has_label).any():
         notes.append(f"dropped {int((has_text & ~has_label).sum())} {where} items with no label")
+    if len(texts) and not keep.any():
+        raise AlloopError(
+            f"every {where} row was dropped: {int((~has_text).sum())} with an empty text in "
+            f"{', '.join(text_columns)}, {int((has_text & ~has_label).sum())} with no label in {label_column!r}"
+        )
+    if not len(texts):
+        raise AlloopError(f"the {where} has no rows (only a header?)")
     return [t for t, k in zip(texts, keep, strict=True) if k], labels[keep], ids[keep]

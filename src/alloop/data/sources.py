@@ -29,6 +29,8 @@ def read_splits(source: str, probe_timeout: float = 3.0) -> dict[str, pd.DataFra
     """Return the source's splits by name. A single file is one split called ``all``."""
     if source.startswith(HUB_PREFIX):
         return _read_hub(source[len(HUB_PREFIX) :], probe_timeout)
+    if not source.strip():
+        raise AlloopError(f"--data is empty; {LOCAL_HINT}")
     path = Path(source).expanduser()
     if not path.exists():
         raise AlloopError(f"data not found: {source}; {LOCAL_HINT}, or hub:NAME for a hub dataset")

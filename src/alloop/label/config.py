@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from alloop.checks import check_input_file
 from alloop.errors import AlloopError
 from alloop.models import CLASSIFIERS
 from alloop.strategies import STRATEGIES
@@ -108,6 +109,7 @@ def parse_labels(labels: str | None, labels_file: Path | None) -> tuple[str, ...
     if labels is not None:
         parsed = tuple(p.strip() for p in labels.split(",") if p.strip())
     elif labels_file is not None:
+        check_input_file(labels_file, "--labels-file")
         try:
             lines = labels_file.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:

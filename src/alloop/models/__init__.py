@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ class ModelConfig:
         if self.precision not in PRECISIONS:
             choices = ", ".join(PRECISIONS)
             raise AlloopError(f"unknown --precision {self.precision!r}; choose one of {choices}")
+        if self.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?|mps|xpu(:\d+)?", self.device):
+            raise AlloopError(f"unknown --device {self.device!r}; use cpu, cuda or cuda:N")
         return self
 
 

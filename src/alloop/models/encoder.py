@@ -47,7 +47,13 @@ def default_model_path() -> str:
 def pick_device(device: str | None = None) -> torch.device:
     """CUDA when present, else CPU; an explicit choice wins."""
     if device:
-        return torch.device(device)
+        try:
+            chosen = torch.device(device)
+        except RuntimeError:
+            raise AlloopError(f"unknown --device {device!r}; use cpu, cuda or cuda:N") from None
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise AlloopError(f"--device {device}: no CUDA device is available here; use --device cpu")
+        return chosen
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
