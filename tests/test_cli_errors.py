@@ -286,3 +286,45 @@ def test_malformed_input_is_one_line_exit_2_and_creates_nothing(
     assert lines[0].startswith("error: ") and message in lines[0], err
     assert "Traceback" not in out + err
     assert _files(root, cwd) == before, "a refused command created files"
+
+
+def test_a_strategy_given_as_a_string_in_toml_runs(world, tmp_path, monkeypatch, capsys):
+    import json
+
+    config = tmp_path / "experiment.toml"
+    config.write_text('strategy = "margin"\nclassifier = "tfidf"\n')
+    monkeypatch.setenv("COLUMNS", "200")
+    out = tmp_path / "run"
+    args = ["run", "--config", str(config), "--data", world["tiny"], "--no-ceiling", "--cycles", "1"]
+    code, _, err = _main(capsys, [*args, "--initial", "6", "--query-size", "3", "--out", str(out)])
+    assert code == 0, err
+    assert json.loads((out / "config.json").read_text())["config"]["strategies"] == ["margin"]
+
+
+def test_predict_warns_when_every_final_label_is_one_class(world, tmp_path, capsys):
+    given = {"data": world["tiny"], "labels": ("music", "clothing", "kitchen"), "classifier": "tfidf"}
+    store, _, _ = open_project(tmp_path / "p", given)
+    alice = LabelStore.annotator_for_token(store, store.add_annotator("alice"))
+    assert alice is not None
+    for pos in range(5):
+        store.put_label(pos, alice.id, "label", "kitchen")
+    store.close()
+    out = tmp_path / "pred.csv"
+    args = ["predict", "--project", str(tmp_path / "p"), "--data", world["tiny"], "--out", str(out)]
+    code, _, err = _main(capsys, args)
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "'kitchen'" in lines[0], err
+    assert set(pd.read_csv(out)["predicted_label"]) == {"kitchen"}
+
+
+def test_a_cuda_device_where_there_is_none_is_one_line():
+    import torch
+
+    from alloop.errors import AlloopError
+    from alloop.models.encoder import pick_device
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(AlloopError, match="no CUDA device"):
+        pick_device("cuda")

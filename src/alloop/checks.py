@@ -39,7 +39,9 @@ def _check_creatable(path: Path, option: str) -> None:
         os.unlink(probe)
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise AlloopError(f"{option} {path}: cannot write in {base} ({reason}); choose another place") from None
+        raise AlloopError(
+            f"{option} {path}: cannot write in {base} ({reason}); choose another place"
+        ) from None
 
 
 def check_output_dir(path: Path, option: str = "--out") -> None:
@@ -127,9 +129,7 @@ def check_sqlite(path: Path, made_by: str) -> None:
         raise AlloopError(f"cannot read {path}: {exc}; {hint}") from None
 
 
-def check_against_pool(
-    initial: float, query_size: int, budget: int | None, pool_size: int
-) -> None:
+def check_against_pool(initial: float, query_size: int, budget: int | None, pool_size: int) -> None:
     """What ``alloop run`` can only check once the data is loaded, checked before the run folder
     is made: the initial set leaves items to query, the budget holds it, a batch fits the pool."""
     from alloop.loop.initial import initial_count
@@ -137,7 +137,8 @@ def check_against_pool(
     n_initial = initial_count(initial, pool_size)
     if budget is not None and n_initial > budget:
         raise AlloopError(
-            f"the initial set ({n_initial}) is larger than --budget {budget}; raise the budget or lower --initial"
+            f"the initial set ({n_initial}) is larger than --budget {budget}; "
+            "raise the budget or lower --initial"
         )
     left = pool_size - n_initial
     if query_size > left:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import sys
 import tomllib
 from pathlib import Path
@@ -427,6 +428,10 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         err.print(f"[red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except sqlite3.DatabaseError as exc:  # damage that check_sqlite's header check cannot see
+        message = f"a database file cannot be read ({exc}); restore it from a copy"
+        err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")

@@ -182,9 +182,10 @@ def _clean(
     if (has_text & ~has_label).any():
         notes.append(f"dropped {int((has_text & ~has_label).sum())} {where} items with no label")
     if len(texts) and not keep.any():
+        no_text, no_label = int((~has_text).sum()), int((has_text & ~has_label).sum())
         raise AlloopError(
-            f"every {where} row was dropped: {int((~has_text).sum())} with an empty text in "
-            f"{', '.join(text_columns)}, {int((has_text & ~has_label).sum())} with no label in {label_column!r}"
+            f"every {where} row was dropped: {no_text} with an empty text in {', '.join(text_columns)}, "
+            f"{no_label} with no label in {label_column!r}"
         )
     if not len(texts):
         raise AlloopError(f"the {where} has no rows (only a header?)")

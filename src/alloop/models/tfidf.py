@@ -18,7 +18,9 @@ def _no_words(exc: ValueError) -> Exception:
     """scikit-learn's "empty vocabulary": texts without a word of two or more characters."""
     if "empty vocabulary" not in str(exc):
         return exc
-    return AlloopError("tfidf found no word of two or more characters in the texts; use --classifier bert-frozen")
+    return AlloopError(
+        "tfidf found no word of two or more characters in the texts; use --classifier bert-frozen"
+    )
 
 
 class SvdEmbedder:
