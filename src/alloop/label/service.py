@@ -26,6 +26,12 @@ LEASE_SECONDS = 20 * 60
 MAX_DISAGREEMENTS = 50
 
 
+def shorten(value: str, limit: int = 64) -> str:
+    """A client's value as quoted back in an error: cut to ``limit`` characters, so a 10 KB id
+    is not echoed back whole."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value):,} characters)"
+
+
 class RequestError(Exception):
     """A request the caller can fix; ``status`` is the HTTP code to answer with."""
 
@@ -140,7 +146,7 @@ class LabelService:
         change from the recent list) replaces this annotator's previous answer on the item."""
         pos = self.position.get(answer.item_id)
         if pos is None:
-            raise RequestError(404, f"unknown item_id {answer.item_id!r}")
+            raise RequestError(404, f"unknown item_id {shorten(answer.item_id)}")
         if sum([answer.label is not None, answer.skip, answer.unsure]) != 1:
             raise RequestError(422, 'send exactly one of "label", "skip": true or "unsure": true')
         if answer.label is not None and answer.label not in self.label_set:
@@ -151,7 +157,9 @@ class LabelService:
         with self._lock:
             holder = self.store.active_assignments(time.time() - LEASE_SECONDS).get(pos)
             if holder not in (None, annotator.id) and self.store.label_of(pos, annotator.id) is None:
-                raise RequestError(409, f"item {answer.item_id!r} is being labelled by another annotator")
+                raise RequestError(
+                    409, f"item {shorten(answer.item_id)} is being labelled by another annotator"
+                )
             row = self.store.put_label(pos, annotator.id, status, answer.label)
         n_labels = self.store.count_labels()
         if self.trainer is not None:
