@@ -7,9 +7,8 @@ import sqlite3
 import sys
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -23,17 +22,20 @@ from rich.progress import (
 from rich.table import Table
 
 from alloop.checks import check_input_file, check_output_dir
-from alloop.data import DEFAULT_DATA, TextDataset
+from alloop.data import DEFAULT_DATA
 from alloop.errors import AlloopError
-from alloop.experiment import RunConfig, default_out_dir, load_run_config, run_experiment
 from alloop.label.cli import register as register_labelling
-from alloop.loop import CycleResult
 from alloop.loop.initial import INITIAL_STRATEGIES
-from alloop.metrics import Scores
 from alloop.models import CLASSIFIERS, ModelConfig
-from alloop.models.encoder import Progress as ProgressFn
-from alloop.report import render_report, summary_table
 from alloop.strategies import SEED_STRATEGIES, STRATEGIES
+
+if TYPE_CHECKING:  # the experiment, the report and what they import load only when a command runs
+    from collections.abc import Callable
+
+    from alloop.data import TextDataset
+    from alloop.experiment import RunConfig
+    from alloop.loop import CycleResult
+    from alloop.metrics import Scores
 
 try:  # typer >= 0.22 vendors click; older versions use click itself
     from typer._click.exceptions import ClickException
@@ -91,7 +93,7 @@ class RichObserver:
         bound = math.ceil(max(0, limit - initial) / c.query_size) + 1
         return min(bound, c.cycles + 1) if c.cycles is not None else bound
 
-    def task(self, description: str, total: int) -> ProgressFn:
+    def task(self, description: str, total: int) -> Callable[[int], None]:
         task_id = self.progress.add_task(description, total=total)
 
         def advance(n: int) -> None:
@@ -137,7 +139,47 @@ class RichObserver:
                 self.progress.update(self.overall, total=(task.total or 0) - (self.per_pair - r.cycle - 1))
 
 
+class PlainObserver:
+    """For a log file or a pipe (`make run > log`): no progress bars, one plain line per finished
+    cycle, flushed at once, so the log shows progress while the run goes on."""
+
+    def __enter__(self) -> PlainObserver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def _say(self, line: str) -> None:
+        print(line, flush=True)
+
+    def loaded(self, data: TextDataset) -> None:
+        self._say(f"data: {data.summary()}")
+        for note in data.notes:
+            self._say(f"  note: {note}")
+
+    def task(self, description: str, total: int) -> Callable[[int], None]:
+        self._say(f"{description}: {total:,} items")
+        return lambda n: None
+
+    def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None:
+        self._say(f"seed {seed}: full-pool ceiling macro-F1 {scores.macro_f1:.4f} ({seconds:.1f} s)")
+
+    def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None:
+        if done_cycles:
+            self._say(f"{strategy} seed {seed}: {done_cycles} cycles already stored")
+
+    def cycle_done(self, strategy: str, seed: int, r: CycleResult) -> None:
+        stop = f", stop: {r.stop_reason}" if r.stop_reason else ""
+        scores = f"macro-F1 {r.scores.macro_f1:.4f}, accuracy {r.scores.accuracy:.4f}"
+        seconds = f"fit {r.fit_seconds:.2f} s, score {r.score_seconds:.2f} s"
+        self._say(f"{strategy} seed {seed} cycle {r.cycle}: {r.n_labelled} labels, {scores}, {seconds}{stop}")
+
+
 def _summary_table(run_dir: Path) -> Table:
+    import pandas as pd
+
+    from alloop.report import summary_table
+
     frame = summary_table(pd.read_csv(run_dir / "summary.csv"))
     frame = frame.drop(columns=["AULC 95% interval", "labels to 90% of ceiling"])
     table = Table(title="strategies compared")
@@ -324,6 +366,8 @@ def run(
     ] = None,
 ) -> None:
     """Simulate active learning on labelled data and compare query strategies."""
+    from alloop.experiment import RunConfig, default_out_dir, load_run_config, run_experiment
+
     if threads is not None:
         if threads < 1:
             raise AlloopError(f"--threads must be at least 1, got {threads}")
@@ -386,7 +430,8 @@ def run(
         out_dir = out or default_out_dir()
         check_output_dir(out_dir, "--out")
     console = Console()
-    with RichObserver(run_config, console) as observer:
+    observer = RichObserver(run_config, console) if console.is_terminal else PlainObserver()
+    with observer:
         report = run_experiment(run_config, out_dir, observer, resume=resume is not None)
     console.print(_summary_table(out_dir))
     console.print(
@@ -398,6 +443,8 @@ def run(
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A folder written by `alloop run`.")]) -> None:
     """Re-render report.html, the figures and the CSV exports from a run's results.db alone."""
+    from alloop.report import render_report
+
     path = render_report(run_dir)
     Console().print(_summary_table(run_dir))
     print(path)

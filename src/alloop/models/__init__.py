@@ -5,14 +5,35 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from alloop.errors import AlloopError
 from alloop.models.base import Classifier
-from alloop.models.cache import default_cache_dir
-from alloop.models.encoder import PRECISIONS, Encoder
-from alloop.models.finetune import FineTunedClassifier
-from alloop.models.frozen import FrozenEncoderClassifier
-from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
+from alloop.models.precision import PRECISIONS
+
+if TYPE_CHECKING:
+    from alloop.models.encoder import Encoder
+    from alloop.models.finetune import FineTunedClassifier
+    from alloop.models.frozen import FrozenEncoderClassifier
+    from alloop.models.tfidf import TfidfClassifier
+
+_LAZY = {
+    "Encoder": "alloop.models.encoder",
+    "FineTunedClassifier": "alloop.models.finetune",
+    "FrozenEncoderClassifier": "alloop.models.frozen",
+    "TfidfClassifier": "alloop.models.tfidf",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """torch, transformers and scikit-learn load on first use of a classifier, not on import:
+    ``alloop --help`` and the labelling commands start in about a second."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 CLASSIFIERS = ("tfidf", "bert-frozen", "bert")
 
@@ -53,8 +74,15 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
     model loads once and every text is tokenised and embedded once per run."""
     config.validate()
     if config.classifier == "tfidf":
+        from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
+
         embedder = SvdEmbedder()  # shared: the pool's LSA embedding is fitted once per run
         return lambda seed: TfidfClassifier(n_classes, seed=seed, embedder=embedder)
+    from alloop.models.cache import default_cache_dir
+    from alloop.models.encoder import Encoder
+    from alloop.models.finetune import FineTunedClassifier
+    from alloop.models.frozen import FrozenEncoderClassifier
+
     cache_dir = (config.cache_dir or default_cache_dir()) if config.cache else None
     encoder = Encoder(
         config.model,
