@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS labels (
     PRIMARY KEY (pos, annotator)
 );
 CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (annotator, seq);
+CREATE INDEX IF NOT EXISTS labels_by_global_seq ON labels (seq);
 """
 
 
