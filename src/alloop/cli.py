@@ -325,7 +325,8 @@ def run(
         str,
         typer.Option(
             help="fp32; bf16: bfloat16 autocast for the encoder (1.5-1.8x faster measured on a CPU "
-            "with AVX512-BF16; accuracy cost in bench/README.md); or int8: frozen embeddings from an "
+            "with AVX512-BF16; accuracy cost in bench/README.md; fp32, with a note, where the device "
+            "has no native bfloat16); or int8: frozen embeddings from an "
             "int8-quantised ONNX Runtime export (2x faster measured on CPU; needs alloop[onnx]; "
             "fine-tuning stays fp32)."
         ),

@@ -82,6 +82,10 @@ class RunConfig:
                 f"unknown --initial-strategy {self.initial_strategy!r}; "
                 f"choose from {', '.join(INITIAL_STRATEGIES)}"
             )
+        if self.seed < 0:
+            raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
+        if self.model.max_steps is not None and self.model.max_steps < 1:
+            raise AlloopError(f"--max-steps must be at least 1, got {self.model.max_steps}")
         if self.seeds < 1:
             raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:

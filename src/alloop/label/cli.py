@@ -143,7 +143,7 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise AlloopError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; try another --port"
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host, or try another --port"
         ) from None
     sock.set_inheritable(True)
     return sock

@@ -52,6 +52,8 @@ class LabelConfig:
             )
         if self.cold_start not in COLD_STARTS:
             raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {' or '.join(COLD_STARTS)}")
+        if self.seed < 0:
+            raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
         if self.query_size < 1:
             raise AlloopError(f"--query-size must be at least 1, got {self.query_size}")
         if not 0.0 <= self.overlap <= 1.0:
