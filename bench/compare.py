@@ -170,6 +170,11 @@ def main() -> None:
         f"{'macro-F1':>9} {'F1 min-max':>12} {'RSS MB':>7}"
     )
     medians: dict[str, dict[str, float]] = {}
+    from alloop.models.precision import bf16_native
+
+    if "alloop-bf16" in args.systems and not bf16_native("cpu"):
+        print("alloop-bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bfloat16 would be emulated)")
+        args.systems = [s for s in args.systems if s != "alloop-bf16"]
     for system in args.systems:
         cmd = [sys.executable, __file__, "--worker", "--systems", system]
         cmd += ["--labels", str(args.labels), "--repeats", str(args.repeats), "--data", args.data]

@@ -97,6 +97,11 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from alloop.models.precision import bf16_native
+
+    if args.precision == "bf16" and not bf16_native("cpu"):
+        print("bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bfloat16 would be emulated)")
+        return
     if args.worker:
         rows = measure(
             args.classifiers[0], args.labels, args.repeats, args.data, args.max_length, args.precision

@@ -64,7 +64,13 @@ def main() -> None:
     )
     print(f"# {args.data}: pool {len(pool_texts)}, test {len(test_texts)}, max_length {args.max_length}")
 
-    encoders = {p: Encoder(max_length=args.max_length, precision=p, cache_dir=None) for p in PRECISIONS}
+    from alloop.models.precision import bf16_native
+
+    precisions = PRECISIONS
+    if not bf16_native("cpu"):
+        print("# bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bfloat16 would be emulated)")
+        precisions = tuple(p for p in PRECISIONS if p != "bf16")
+    encoders = {p: Encoder(max_length=args.max_length, precision=p, cache_dir=None) for p in precisions}
     start = time.perf_counter()
     encoders["int8"].ort_session()  # no cache dir: exported and quantised into a temporary folder
     export_s = time.perf_counter() - start
@@ -72,7 +78,7 @@ def main() -> None:
     titles = pool_texts[: args.titles]
     for encoder in encoders.values():  # warm-up: first-call allocations and kernel choices
         encoder.embed(titles[:64])
-    speeds: dict[str, list[float]] = {p: [] for p in PRECISIONS}
+    speeds: dict[str, list[float]] = {p: [] for p in precisions}
     for _ in range(args.repeats):
         for precision, encoder in encoders.items():
             empty_caches(encoder)
@@ -94,7 +100,7 @@ def main() -> None:
         for seed in range(args.seeds)
     }
     f1: dict[tuple[str, int], list[float]] = {}
-    for precision in PRECISIONS:
+    for precision in precisions:
         pool, test = vectors[precision][:n_pool], vectors[precision][n_pool:]
         for (n, seed), rows in draws.items():
             head = fit_linear_head(pool[rows], pool_labels[rows], C=30.0, seed=seed)
@@ -107,7 +113,7 @@ def main() -> None:
     header = f"{'precision':<10}{'titles/s':>9}{'runs':>22}{'embed all s':>12}{'cos min':>8}{'cos mean':>9}"
     header += "".join(f"{f'F1@{n}':>16}" for n in args.budgets)
     print(header)
-    for precision in PRECISIONS:
+    for precision in precisions:
         cosine = (vectors[precision] * vectors["fp32"]).sum(axis=1)
         runs = "/".join(f"{s:.0f}" for s in speeds[precision])
         median = statistics.median(speeds[precision])

@@ -53,6 +53,7 @@ def main() -> None:
 
     from alloop.data import load_dataset
     from alloop.models.encoder import Encoder, encode
+    from alloop.models.precision import bf16_native
 
     data = load_dataset(args.data)
     titles = list(np.random.default_rng(0).permutation(data.pool_texts)[: args.titles])
@@ -61,11 +62,17 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; {len(titles)} real titles, "
         f"medians of {args.repeats}"
     )
-    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    precisions = ["fp32"]
+    if bf16_native("cpu"):
+        precisions.append("bf16")
+    else:  # emulated bf16 ran 140x slower than fp32 on such a CPU: minutes for no figure
+        print("bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bfloat16 would be emulated)")
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    peaks = {p: matmul_peak(dtypes[p]) for p in precisions}
     for name, value in peaks.items():
         print(f"matmul peak {name}: {value / 1e9:.0f} GFLOP/s")
 
-    encoders = {p: Encoder(precision=p, cache_dir=None) for p in ("fp32", "bf16")}
+    encoders = {p: Encoder(precision=p, cache_dir=None) for p in precisions}
     tokens = encoders["fp32"].tokenize(titles)
     lengths = np.array([len(t) for t in tokens])
     useful = flops_per_title(lengths, encoders["fp32"].model.config)

@@ -43,6 +43,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--precision", default="fp32")
     args = parser.parse_args()
+    from alloop.models.precision import bf16_native
+
+    if args.precision == "bf16" and not bf16_native("cpu"):
+        print("bf16: skipped, this CPU has neither AVX512-BF16 nor AMX (bfloat16 would be emulated)")
+        return
     print(
         f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {platform.python_version()}; "
         f"bert, margin, {args.initial} initial + {args.query_size}/cycle, {args.seeds} seed(s), "

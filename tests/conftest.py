@@ -28,6 +28,19 @@ def amazon_in() -> Path:
 
 
 @pytest.fixture(scope="session")
+def amazon_small(amazon_in, tmp_path_factory) -> Path:
+    """380 real amazon-in titles (the first 20 of each of the 19 classes; ids are row numbers of
+    this file) for encoder end-to-end tests: with the session's one embedding cache
+    (ALLOOP_CACHE_DIR above) they are embedded once per max length, in seconds. Whole-pool runs
+    live in bench/full_pool.py."""
+    import pandas as pd
+
+    path = tmp_path_factory.mktemp("amazon-small") / "amazon_small.parquet"
+    pd.read_parquet(amazon_in).groupby("category").head(20).reset_index(drop=True).to_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def iarbel_sample() -> Path:
     if not IARBEL_SAMPLE.exists():
         pytest.fail(f"real data missing: {IARBEL_SAMPLE}")

@@ -22,18 +22,10 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "COLUMNS
 TIMING = ["fit_seconds", "eval_seconds", "score_seconds", "query_seconds", "seconds"]
 
 
-def alloop(*args: str, timeout: int = 400) -> subprocess.CompletedProcess[str]:
+def alloop(*args: str, timeout: int = 3600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "alloop", *args], capture_output=True, text=True, env=ENV, timeout=timeout
     )
-
-
-@pytest.fixture(scope="module")
-def small_amazon(tmp_path_factory, amazon_in) -> Path:
-    """1,520 real amazon-in titles (80 per class), to keep transformer runs short."""
-    path = tmp_path_factory.mktemp("data") / "amazon_small.parquet"
-    pd.read_parquet(amazon_in).groupby("category").head(80).reset_index(drop=True).to_parquet(path)
-    return path
 
 
 def test_seed_grid_is_paired_and_reproducible(amazon_in, tmp_path):
@@ -87,7 +79,7 @@ def _kill_and_resume(data: Path, tmp_path: Path, classifier: str, extra: list[st
         stderr=subprocess.DEVNULL,
     )
     committed = 0
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 3600  # a bound, not a budget: a loaded machine is slow
     while time.monotonic() < deadline and process.poll() is None:
         if (out / "results.db").exists():
             with sqlite3.connect(out / "results.db") as db:
@@ -128,8 +120,8 @@ def test_kill_9_and_resume_equals_an_uninterrupted_run_tfidf(amazon_in, tmp_path
 
 
 @pytest.mark.slow
-def test_kill_9_and_resume_equals_an_uninterrupted_run_bert_frozen(small_amazon, tmp_path):
-    _kill_and_resume(small_amazon, tmp_path, "bert-frozen", ["--max-length", "32"])
+def test_kill_9_and_resume_equals_an_uninterrupted_run_bert_frozen(amazon_small, tmp_path):
+    _kill_and_resume(amazon_small, tmp_path, "bert-frozen", ["--max-length", "32"])
 
 
 def test_report_rerenders_from_the_store_alone(amazon_in, tmp_path):

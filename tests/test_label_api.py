@@ -326,3 +326,42 @@ def test_predict_uses_the_project_labels(project, tmp_path, amazon_in):
     assert set(written["predicted_label"]) <= set(project.config.labels)
     accuracy = (written["predicted_label"] == written["category"]).mean()
     assert accuracy > 0.15  # 40 labels of 19 classes: well above chance (~0.05)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"item_id": True, "label": "music"},
+        {"item_id": 1.0, "label": "music"},
+        {"item_id": ["0"], "label": "music"},
+        {"item_id": "0", "skip": "yes"},
+        {"item_id": "0", "skip": 1},
+        {"item_id": "0", "unsure": "true"},
+        {"item_id": "0", "unsure": 0},
+        {"item_id": "0", "label": 3},
+        {"item_id": "0", "label": ["music"]},
+    ],
+)
+def test_types_are_strict(project, body):
+    answer = project.post("alice", body)
+    assert answer.status_code == 422, answer.text
+    assert project.store.label_rows() == []
+
+
+def test_an_integer_item_id_is_still_accepted(project):
+    item = project.get("alice", "/api/next")
+    answer = project.post("alice", {"item_id": int(item["item_id"]), "skip": True})
+    assert answer.status_code == 200 and answer.json()["status"] == "skip", answer.text
+
+
+def test_a_body_that_is_not_utf8_is_the_documented_422(project):
+    headers = {**bearer(project.tokens["alice"]), "Content-Type": "application/json"}
+    answer = project.client.post("/api/labels", headers=headers, content=b'{"item_id": "\xff\xfe"}')
+    assert answer.status_code == 422 and "UTF-8" in answer.json()["detail"], answer.text
+
+
+def test_a_404_does_not_echo_a_long_id_back(project):
+    answer = project.post("alice", {"item_id": "x" * 10_000, "label": "music"})
+    assert answer.status_code == 404
+    detail = answer.json()["detail"]
+    assert len(detail) < 200 and "10,000 characters" in detail

@@ -120,7 +120,7 @@ def test_predict(labelled, amazon_in, tmp_path, capsys):
             "gold",
         ),
         (["label-stats", "--project", "{new}"], "no label.db"),
-        (["export", "--project", "{project}", "--out", "{new}/x.xlsx"], "unknown export format"),
+        (["export", "--project", "{project}", "--out", "{new}/x.xlsx"], "unknown table format"),
         (
             ["predict", "--project", "{project}", "--data", "{new}/none.csv", "--out", "x.csv"],
             "data not found",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import sys
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -21,16 +21,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from alloop.data import DEFAULT_DATA, TextDataset
+from alloop.checks import check_input_file, check_output_dir
+from alloop.data import DEFAULT_DATA
 from alloop.errors import AlloopError
-from alloop.experiment import RunConfig, default_out_dir, load_run_config, run_experiment
 from alloop.label.cli import register as register_labelling
-from alloop.loop import CycleResult
 from alloop.loop.initial import INITIAL_STRATEGIES
-from alloop.metrics import Scores
 from alloop.models import ModelConfig
-from alloop.models.encoder import Progress as ProgressFn
 from alloop.options import (
+    DEFAULT_CYCLES,
+    DEFAULT_QUERY_SIZE,
+    DEFAULT_SEEDS,
     STRATEGY_HELP,
     CacheDirOption,
     CacheOption,
@@ -47,9 +47,16 @@ from alloop.options import (
     TextOption,
     given_on_command_line,
 )
-from alloop.report import render_report, summary_table
 from alloop.stopping import LABEL_FREE_HELP
 from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, SEED_STRATEGIES
+
+if TYPE_CHECKING:  # the experiment, the report and what they import load only when a command runs
+    from collections.abc import Callable
+
+    from alloop.data import TextDataset
+    from alloop.experiment import RunConfig
+    from alloop.loop import CycleResult
+    from alloop.metrics import Scores
 
 try:  # typer >= 0.22 vendors click; older versions use click itself
     from typer._click.exceptions import ClickException
@@ -107,7 +114,7 @@ class RichObserver:
         bound = math.ceil(max(0, limit - initial) / c.query_size) + 1
         return min(bound, c.cycles + 1) if c.cycles is not None else bound
 
-    def task(self, description: str, total: int) -> ProgressFn:
+    def task(self, description: str, total: int) -> Callable[[int], None]:
         task_id = self.progress.add_task(description, total=total)
 
         def advance(n: int) -> None:
@@ -159,7 +166,47 @@ def _print_verdict(console: Console, run_dir: Path) -> None:
         console.print(line, highlight=False, soft_wrap=True)
 
 
+class PlainObserver:
+    """For a log file or a pipe (`make run > log`): no progress bars, one plain line per finished
+    cycle, flushed at once, so the log shows progress while the run goes on."""
+
+    def __enter__(self) -> PlainObserver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def _say(self, line: str) -> None:
+        print(line, flush=True)
+
+    def loaded(self, data: TextDataset) -> None:
+        self._say(f"data: {data.summary()}")
+        for note in data.notes:
+            self._say(f"  note: {note}")
+
+    def task(self, description: str, total: int) -> Callable[[int], None]:
+        self._say(f"{description}: {total:,} items")
+        return lambda n: None
+
+    def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None:
+        self._say(f"seed {seed}: full-pool ceiling macro-F1 {scores.macro_f1:.4f} ({seconds:.1f} s)")
+
+    def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None:
+        if done_cycles:
+            self._say(f"{strategy} seed {seed}: {done_cycles} cycles already stored")
+
+    def cycle_done(self, strategy: str, seed: int, r: CycleResult) -> None:
+        stop = f", stop: {r.stop_reason}" if r.stop_reason else ""
+        scores = f"macro-F1 {r.scores.macro_f1:.4f}, accuracy {r.scores.accuracy:.4f}"
+        seconds = f"fit {r.fit_seconds:.2f} s, score {r.score_seconds:.2f} s"
+        self._say(f"{strategy} seed {seed} cycle {r.cycle}: {r.n_labelled} labels, {scores}, {seconds}{stop}")
+
+
 def _summary_table(run_dir: Path) -> Table:
+    import pandas as pd
+
+    from alloop.report import summary_table
+
     frame = summary_table(pd.read_csv(run_dir / "summary.csv"))
     frame = frame.drop(columns=["AULC 95% interval", "labels to 90% of ceiling"])
     table = Table(title="strategies compared")
@@ -175,20 +222,23 @@ def _load_config_file(ctx: typer.Context, param: typer.CallbackParam, value: Pat
     given on the command line win over the file."""
     if value is None:
         return None
+    check_input_file(value, "--config")
     try:
         values = tomllib.loads(value.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AlloopError(f"config file not found: {value}") from None
+    except OSError as exc:
+        raise AlloopError(f"cannot read config file {value}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise AlloopError(f"config file {value} is not valid TOML: {exc}") from None
-    known = {p.name for p in ctx.command.params if p.name}
+        raise AlloopError(f"config file {value} is not valid TOML: {str(exc).splitlines()[0]}") from None
+    params = {p.name: p for p in ctx.command.params if p.name}
     defaults = {}
     for key, v in values.items():
         name = {"id": "id_column"}.get(key, key.replace("-", "_"))
-        if name not in known or name in ("config", "resume"):
+        if name not in params or name in ("config", "resume"):
             raise AlloopError(
                 f"unknown option {key!r} in {value}; use `alloop run` option names like query-size"
             )
+        if params[name].multiple and isinstance(v, str):  # strategy = "margin" means ["margin"]
+            v = [v]
         defaults[name] = v
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
@@ -225,8 +275,8 @@ def run(
             "random and kmeans (items nearest the k-means centroids of the embeddings) use none."
         ),
     ] = "stratified",
-    query_size: QuerySizeOption = RunConfig.query_size,
-    cycles: Annotated[int | None, typer.Option(help="Stop after this many query rounds.")] = RunConfig.cycles,
+    query_size: QuerySizeOption = DEFAULT_QUERY_SIZE,
+    cycles: Annotated[int | None, typer.Option(help="Stop after this many query rounds.")] = DEFAULT_CYCLES,
     budget: Annotated[
         int | None, typer.Option(help="Stop when this many items are labelled, the initial set included.")
     ] = None,
@@ -249,7 +299,7 @@ def run(
         ),
     ] = False,
     near_duplicate_threshold: NearDuplicateThresholdOption = NEAR_DUPLICATE_THRESHOLD,
-    seed: SeedOption = RunConfig.seed,
+    seed: SeedOption = 0,
     seeds: Annotated[
         int,
         typer.Option(
@@ -257,7 +307,7 @@ def run(
             "set, shared by the strategies. Three tell a trend from noise; a paired test needs 6 to "
             "reach p < 0.05."
         ),
-    ] = RunConfig.seeds,
+    ] = DEFAULT_SEEDS,
     ceiling: Annotated[
         bool,
         typer.Option(
@@ -305,6 +355,8 @@ def run(
     ] = None,
 ) -> None:
     """Simulate active learning on labelled data and compare query strategies."""
+    from alloop.experiment import RunConfig, default_out_dir, load_run_config, run_experiment
+
     if threads is not None:
         if threads < 1:
             raise AlloopError(f"--threads must be at least 1, got {threads}")
@@ -358,8 +410,10 @@ def run(
             ),
         ).validate()
         out_dir = out or default_out_dir()
+        check_output_dir(out_dir, "--out")
     console = Console()
-    with RichObserver(run_config, console) as observer:
+    observer = RichObserver(run_config, console) if console.is_terminal else PlainObserver()
+    with observer:
         report = run_experiment(run_config, out_dir, observer, resume=resume is not None)
     console.print(_summary_table(out_dir))
     _print_verdict(console, out_dir)
@@ -373,6 +427,8 @@ def run(
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A folder written by `alloop run`.")]) -> None:
     """Re-render report.html, the figures and the CSV exports from a run's results.db alone."""
+    from alloop.report import render_report
+
     path = render_report(run_dir)
     console = Console()
     console.print(_summary_table(run_dir))
@@ -405,6 +461,10 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         err.print(f"[red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except sqlite3.DatabaseError as exc:  # damage that check_sqlite's header check cannot see
+        message = f"a database file cannot be read ({exc}); restore it from a copy"
+        err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")

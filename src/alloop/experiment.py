@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from alloop import __version__
+from alloop.checks import check_against_pool
 from alloop.data import DEFAULT_DATA, TextDataset, load_dataset
 from alloop.errors import AlloopBug, AlloopError
 from alloop.loop import ActiveLearner, CycleResult, draw_initial
@@ -30,6 +31,7 @@ from alloop.metrics import Scores, evaluate
 from alloop.models import Classifier, Embedder, ModelConfig, Precomputes, classifier_factory
 from alloop.models.base import fit_depends_on_seed, with_pool
 from alloop.models.encoder import Progress
+from alloop.options import DEFAULT_CYCLES, DEFAULT_QUERY_SIZE, DEFAULT_SEEDS
 from alloop.oracle import SimulatedOracle
 from alloop.report import render_report
 from alloop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
@@ -57,12 +59,12 @@ class RunConfig:
     strategies: tuple[str, ...] = SEED_STRATEGIES
     initial: float = 100
     initial_strategy: str = "stratified"
-    query_size: int = 50
-    cycles: int | None = 20
+    query_size: int = DEFAULT_QUERY_SIZE
+    cycles: int | None = DEFAULT_CYCLES
     budget: int | None = None
     target_f1: float | None = None
     seed: int = 0
-    seeds: int = 3
+    seeds: int = DEFAULT_SEEDS
     ceiling: bool = True
     stop: tuple[str, ...] = ()
     stop_set_size: int = 1000
@@ -94,6 +96,10 @@ class RunConfig:
             )
         if self.initial_strategy == "kmeans":
             self.model.require_embeddings("--initial-strategy kmeans")
+        if self.seed < 0:
+            raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
+        if self.model.max_steps is not None and self.model.max_steps < 1:
+            raise AlloopError(f"--max-steps must be at least 1, got {self.model.max_steps}")
         if self.seeds < 1:
             raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
@@ -202,6 +208,8 @@ def run_experiment(
         balanced_test=config.balanced_test,
         seed=config.seed,
     )
+    if not resume:  # refused here, nothing is created
+        check_against_pool(config.initial, config.query_size, config.budget, len(data.pool_texts))
     observer.loaded(data)
     make_classifier = classifier_factory(config.model, data.n_classes)
     out.mkdir(parents=True, exist_ok=True)

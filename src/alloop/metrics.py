@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,8 @@ class Scores:
 def evaluate(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> Scores:
     """Macro averages run over the classes present in the test set, so a class the pool has but
     the test set lacks neither helps nor hides anything; predicting it still costs recall."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     present = np.unique(y_true)
     p, r, f, s = precision_recall_fscore_support(

@@ -13,6 +13,13 @@ import typer
 from alloop.models import CLASSIFIERS
 from alloop.strategies import DEDUP_SUFFIX, STRATEGIES
 
+DEFAULT_QUERY_SIZE = 50
+DEFAULT_CYCLES = 20
+DEFAULT_SEEDS = 3
+"""``alloop run``'s grid by default: 100 -> 1,100 labels over three seeds, enough for the curves to
+separate and for the verdict to tell a trend, in a few minutes with the hybrid on a CPU. Defined
+here, not only on ``RunConfig``, so the CLI can show them without importing the experiment."""
+
 STRATEGY_HELP = (
     f"One of: {', '.join(STRATEGIES)}; NAME{DEDUP_SUFFIX} adds the near-duplicate guard to one strategy."
 )
@@ -49,7 +56,7 @@ ModelOption = Annotated[
         help="Hub id or local folder of a BERT-family encoder. [default: all-MiniLM-L6-v2, offline]"
     ),
 ]
-MaxLengthOption = Annotated[int, typer.Option(help="Tokens kept per text (bert, bert-frozen).")]
+MaxLengthOption = Annotated[int, typer.Option(help="Tokens kept per text (bert, bert-frozen, hybrid).")]
 DeviceOption = Annotated[
     str | None, typer.Option(help="torch device. [default: cuda when present, else cpu]")
 ]
@@ -57,7 +64,8 @@ PrecisionOption = Annotated[
     str,
     typer.Option(
         help="fp32; bf16: bfloat16 autocast for the encoder (1.5-1.8x faster measured on a CPU "
-        "with AVX512-BF16; accuracy cost in bench/README.md); or int8: frozen embeddings from an "
+        "with AVX512-BF16; accuracy cost in bench/README.md; fp32, with a note, where the device "
+        "has no native bfloat16); or int8: frozen embeddings from an "
         "int8-quantised ONNX Runtime export (2x faster measured on CPU; needs alloop[onnx]; "
         "fine-tuning stays fp32)."
     ),

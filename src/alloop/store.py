@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alloop.checks import check_sqlite
 from alloop.errors import AlloopError
 from alloop.metrics import Scores
 
@@ -90,6 +91,7 @@ class ResultStore:
         path = folder / "results.db"
         if not path.exists():
             raise AlloopError(f"no results.db in {folder}; give the folder an `alloop run` wrote")
+        check_sqlite(path, "`alloop run`")
         return cls(path)
 
     def close(self) -> None:

@@ -181,4 +181,12 @@ def _clean(
         notes.append(f"dropped {int((~has_text).sum())} {where} items with an empty or missing text")
     if (has_text & ~has_label).any():
         notes.append(f"dropped {int((has_text & ~has_label).sum())} {where} items with no label")
+    if len(texts) and not keep.any():
+        no_text, no_label = int((~has_text).sum()), int((has_text & ~has_label).sum())
+        raise AlloopError(
+            f"every {where} row was dropped: {no_text} with an empty text in {', '.join(text_columns)}, "
+            f"{no_label} with no label in {label_column!r}"
+        )
+    if not len(texts):
+        raise AlloopError(f"the {where} has no rows (only a header?)")
     return [t for t, k in zip(texts, keep, strict=True) if k], labels[keep], ids[keep]

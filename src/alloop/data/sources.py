@@ -3,32 +3,43 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from alloop.errors import AlloopError
 from alloop.hub import hub_offline, hub_reachable
 
 HUB_PREFIX = "hub:"
 DEFAULT_DATA = "hub:iarbel/amazon-product-data-filter"
-READERS = {
-    ".parquet": pd.read_parquet,
-    ".pq": pd.read_parquet,
-    ".csv": pd.read_csv,
-    ".tsv": lambda p: pd.read_csv(p, sep="\t"),
-    ".jsonl": lambda p: pd.read_json(p, lines=True),
-    ".ndjson": lambda p: pd.read_json(p, lines=True),
-    ".json": pd.read_json,
+READERS = {  # pandas loads on the first read, not when the CLI starts
+    ".parquet": lambda p: _pd().read_parquet(p),
+    ".pq": lambda p: _pd().read_parquet(p),
+    ".csv": lambda p: _pd().read_csv(p),
+    ".tsv": lambda p: _pd().read_csv(p, sep="\t"),
+    ".jsonl": lambda p: _pd().read_json(p, lines=True),
+    ".ndjson": lambda p: _pd().read_json(p, lines=True),
+    ".json": lambda p: _pd().read_json(p),
 }
 POOL_SPLITS = ("train", "validation", "valid", "dev")
 TEST_SPLITS = ("test",)
 LOCAL_HINT = "pass a local file instead, e.g. --data products.parquet --text title --label category"
 
 
+def _pd() -> ModuleType:
+    import pandas
+
+    return pandas
+
+
 def read_splits(source: str, probe_timeout: float = 3.0) -> dict[str, pd.DataFrame]:
     """Return the source's splits by name. A single file is one split called ``all``."""
     if source.startswith(HUB_PREFIX):
         return _read_hub(source[len(HUB_PREFIX) :], probe_timeout)
+    if not source.strip():
+        raise AlloopError(f"--data is empty; {LOCAL_HINT}")
     path = Path(source).expanduser()
     if not path.exists():
         raise AlloopError(f"data not found: {source}; {LOCAL_HINT}, or hub:NAME for a hub dataset")
@@ -66,7 +77,7 @@ def _read_folder(path: Path) -> dict[str, pd.DataFrame]:
             f"no train file in folder {path}; name it train.parquet (or .csv/.jsonl), "
             "optionally with test.parquet beside it"
         )
-    return {name: pd.concat(frames, ignore_index=True) for name, frames in splits.items()}
+    return {name: _pd().concat(frames, ignore_index=True) for name, frames in splits.items()}
 
 
 def _read_hub(name: str, probe_timeout: float) -> dict[str, pd.DataFrame]:

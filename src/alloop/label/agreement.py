@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from sklearn.metrics import cohen_kappa_score
 
 from alloop.label.store import LabelRow
 
@@ -69,6 +68,8 @@ def pairwise_cohen(rows: Iterable[LabelRow], names: dict[int, str]) -> list[Pair
         if len(set(ya) | set(yb)) > 1:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
+                from sklearn.metrics import cohen_kappa_score
+
                 value = float(cohen_kappa_score(ya, yb))
             kappa = value if np.isfinite(value) else None
         out.append(PairKappa(names.get(a, str(a)), names.get(b, str(b)), len(pairs), kappa))

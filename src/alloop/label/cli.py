@@ -139,7 +139,7 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise AlloopError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; try another --port"
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host, or try another --port"
         ) from None
     sock.set_inheritable(True)
     return sock
@@ -160,8 +160,9 @@ def annotators_add(
 ) -> None:
     """Add an annotator and print their token (on the last line, alone). Works while the
     server runs. The token is shown once: only its hash is stored."""
-    from alloop.label.store import LabelStore
+    from alloop.label.store import LabelStore, check_annotator_name
 
+    check_annotator_name(name)  # before the project folder is made
     store = LabelStore.open(project, create=True)
     try:
         token = store.add_annotator(name)
@@ -284,7 +285,10 @@ def predict(
     """Classify new products with the project's model, trained on all its final labels."""
     from alloop.label.exporting import predict_file
 
-    frame = predict_file(project, data, out)
+    def warn(message: str) -> None:
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[yellow]warning:[/] {message}")
+
+    frame = predict_file(project, data, out, warn=warn)
     print(f"wrote {len(frame):,} predictions to {out}")
 
 

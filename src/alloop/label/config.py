@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from alloop.checks import check_input_file
 from alloop.errors import AlloopError
 from alloop.loop.query import check_pool_subsample
 from alloop.models import ModelConfig
@@ -62,6 +63,8 @@ class LabelConfig:
             self.model.require_embeddings(f"--strategy {self.strategy}")
         if self.cold_start not in COLD_STARTS:
             raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {' or '.join(COLD_STARTS)}")
+        if self.seed < 0:
+            raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
         check_k(self.query_size)
         check_pool_subsample(self.pool_subsample, self.query_size)
         if not 0.0 <= self.overlap <= 1.0:
@@ -128,6 +131,7 @@ def parse_labels(labels: str | None, labels_file: Path | None) -> tuple[str, ...
     if labels is not None:
         parsed = tuple(p.strip() for p in labels.split(",") if p.strip())
     elif labels_file is not None:
+        check_input_file(labels_file, "--labels-file")
         try:
             lines = labels_file.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from alloop.checks import check_output_file, table_format
 from alloop.data.prepare import build_texts, check_columns
 from alloop.data.sources import read_splits
 from alloop.errors import AlloopError
@@ -61,9 +63,7 @@ def export_frame(
 
 
 def write_table(frame: pd.DataFrame, out: Path, fmt: str | None) -> str:
-    fmt = fmt or out.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise AlloopError(f"unknown export format {fmt!r}; use --format parquet or --format csv")
+    fmt = table_format(out, fmt, FORMATS)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         frame.to_parquet(out, index=False)
@@ -73,6 +73,8 @@ def write_table(frame: pd.DataFrame, out: Path, fmt: str | None) -> str:
 
 
 def export_project(project: Path, out: Path, fmt: str | None) -> tuple[int, str]:
+    check_output_file(out, "--out")
+    table_format(out, fmt, FORMATS)
     store = LabelStore.open(project)
     try:
         config = _config(store, project)
@@ -83,17 +85,36 @@ def export_project(project: Path, out: Path, fmt: str | None) -> tuple[int, str]
     return len(frame), write_table(frame, out, fmt)
 
 
-def predict_file(project: Path, data: str, out: Path, fmt: str | None = None) -> pd.DataFrame:
+def predict_file(
+    project: Path,
+    data: str,
+    out: Path,
+    fmt: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """Classify new products with the project's classifier, trained on all final labels with the
-    project's seed (the model the live loop would train next), and add the confidence."""
+    project's seed (the model the live loop would train next), and add the confidence. ``--out``,
+    the format and the new data are checked before training; ``warn`` hears about a model that
+    can only ever answer one class."""
+    check_output_file(out, "--out")
+    table_format(out, fmt, FORMATS)
     store = LabelStore.open(project)
     try:
         config = _config(store, project)
-        model, _ = fit_model(config, store, store.items())
+        frame = pd.concat(list(read_splits(data).values()), ignore_index=True)
+        check_columns(frame, config.text, data)
+        if frame.empty:
+            raise AlloopError(f"{data} has no rows to classify (only a header?)")
+        model, trained = fit_model(config, store, store.items())
     finally:
         store.close()
-    frame = pd.concat(list(read_splits(data).values()), ignore_index=True)
-    check_columns(frame, config.text, data)
+    seen = np.unique(trained.labels)
+    if len(seen) == 1 and warn is not None:
+        only = config.labels[int(seen[0])]
+        warn(
+            f"every final label of {project} is {only!r}, so every prediction is {only!r}; "
+            "label items of other classes first"
+        )
     proba = model.predict_proba(build_texts(frame, config.text))
     classes = np.array(config.labels, dtype=object)
     frame = frame.copy()

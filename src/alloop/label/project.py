@@ -67,8 +67,10 @@ def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, Labe
     if store is not None and stored is not None:
         try:
             config = stored.merged(given)
+            items = store.items()
+            check_query_size(config.query_size, len(items))
             store.save_config(config)
-            return store, config, store.items()
+            return store, config, items
         except BaseException:
             store.close()
             raise
@@ -80,6 +82,7 @@ def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, Labe
         values = {k: v for k, v in given.items() if v is not None}
         items, notes = read_items(LabelConfig.from_json(values).validate())
         config = LabelConfig.from_json({**values, "notes": tuple(notes)}).validate()
+        check_query_size(config.query_size, len(items))
         store = store or LabelStore.open(project, create=True)
         store.create(config, items)
         return store, config, items
@@ -87,6 +90,15 @@ def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, Labe
         if store is not None:
             store.close()
         raise
+
+
+def check_query_size(query_size: int, n_items: int) -> None:
+    """A retrain every ``query_size`` labels must be reachable, or no model would ever train."""
+    if query_size > n_items:
+        raise AlloopError(
+            f"--query-size {query_size} is larger than the project's {n_items} items; no model would "
+            f"ever train: use --query-size {max(1, n_items // 2)}"
+        )
 
 
 def _missing(value: object) -> bool:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +24,7 @@ from alloop.label.store import Annotator
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
+NOT_UTF8 = "malformed request body: send JSON encoded as UTF-8"
 STATIC = ("index.html", "app.js", "app.css")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
@@ -34,13 +35,14 @@ MEDIA = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": 
 
 class LabelIn(BaseModel):
     """``POST /api/labels``: ``{"item_id": ..., "label": ...}``, or ``"skip": true``, or
-    ``"unsure": true``. Unknown keys are refused, so a typo cannot pass as a skip."""
+    ``"unsure": true``. Unknown keys are refused, so a typo cannot pass as a skip, and types are
+    strict: ``"item_id": true`` is not item "1", and ``"skip": "yes"`` or ``1`` is not a skip."""
 
-    model_config = ConfigDict(extra="forbid")
-    item_id: Annotated[str | int, Field(description="the item's id, as GET /api/next gave it")]
-    label: Annotated[str | None, Field(max_length=500)] = None
-    skip: bool = False
-    unsure: bool = False
+    model_config = ConfigDict(extra="forbid", strict=True)
+    item_id: Annotated[StrictStr | StrictInt, Field(description="the item's id, as GET /api/next gave it")]
+    label: Annotated[StrictStr | None, Field(max_length=500)] = None
+    skip: StrictBool = False
+    unsure: StrictBool = False
 
 
 class BodyLimit:
@@ -101,6 +103,8 @@ def create_app(service: LabelService) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         detail = TOO_LARGE if exc.status_code == 413 else exc.detail
+        if exc.status_code == 400:  # FastAPI's only 400: a body it could not decode (not UTF-8)
+            return JSONResponse({"detail": NOT_UTF8}, status_code=422)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 

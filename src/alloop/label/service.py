@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from alloop.label.agreement import disagreements, fleiss_from_rows, pairwise_cohen, votes
+from alloop.label.agreement import disagreements, fleiss_from_rows, pairwise_cohen
 from alloop.label.config import LabelConfig
 from alloop.label.queue import Snapshot, in_overlap, permutation, pick, queue_length
 from alloop.label.store import Annotator, Items, LabelRow, LabelStore, now_iso
+from alloop.label.tally import PersonCounts, Tally
 from alloop.label.trainer import Trainer
 
 LEASE_SECONDS = 20 * 60
 """An item handed out is held for its annotator this long; then another may get it."""
 MAX_DISAGREEMENTS = 50
+
+
+def shorten(value: str, limit: int = 64) -> str:
+    """A client's value as quoted back in an error: cut to ``limit`` characters, so a 10 KB id
+    is not echoed back whole."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value):,} characters)"
 
 
 class RequestError(Exception):
@@ -54,6 +60,13 @@ class LabelService:
         self.label_set = frozenset(config.labels)
         self.overlap = np.array([in_overlap(i, config.seed, config.overlap) for i in items.ids], dtype=bool)
         self.fallback = permutation(len(items), config.seed)
+        self._fallback_rank = np.argsort(self.fallback)
+        self._fallback_from = 0
+        """no item before this index of ``fallback`` is unlabelled: the walk starts here"""
+        self.tally = Tally(
+            store.label_rows(), items.gold, self.label_set, self.overlap, config.overlap_raters
+        )
+        self._agreement: tuple[int, dict[int, str], dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._snapshot = Snapshot(
             tuple(int(p) for p in self.fallback[: queue_length(config.query_size)]), "random"
@@ -102,21 +115,20 @@ class LabelService:
             held = self.store.assignment_of(annotator.id, since)
             if held is not None and self.store.label_of(held, annotator.id) is None:
                 return self._item(held, "held", None)
-            rows = self.store.label_rows()
-            n_labels = Counter(r.pos for r in rows if r.status == "label")
-            mine = {r.pos for r in rows if r.annotator == annotator.id}
+            tally = self.tally
+            mine = tally.answered_by(annotator.id)
             taken = {p for p, a in self.store.active_assignments(since).items() if a != annotator.id}
-            wanted = self.config.overlap_raters
-            needs_another = [
-                p for p in dict.fromkeys(r.pos for r in rows) if self.overlap[p] and 0 < n_labels[p] < wanted
-            ]
+            while self._fallback_from < len(self.fallback) and tally.n_labels(
+                int(self.fallback[self._fallback_from])
+            ):
+                self._fallback_from += 1
             snapshot = self._snapshot
             chosen = pick(
-                needs_another=needs_another,
+                needs_another=tally.needs_another,
                 queue=snapshot.queue,
-                fallback=self.fallback,
+                fallback=self.fallback[self._fallback_from :],
                 available=lambda p: p not in mine and p not in taken,
-                unlabelled=lambda p: n_labels[p] == 0,
+                unlabelled=lambda p: tally.n_labels(p) == 0,
                 queue_source=snapshot.source,
             )
             if chosen is None:
@@ -140,7 +152,7 @@ class LabelService:
         change from the recent list) replaces this annotator's previous answer on the item."""
         pos = self.position.get(answer.item_id)
         if pos is None:
-            raise RequestError(404, f"unknown item_id {answer.item_id!r}")
+            raise RequestError(404, f"unknown item_id {shorten(answer.item_id)}")
         if sum([answer.label is not None, answer.skip, answer.unsure]) != 1:
             raise RequestError(422, 'send exactly one of "label", "skip": true or "unsure": true')
         if answer.label is not None and answer.label not in self.label_set:
@@ -151,9 +163,12 @@ class LabelService:
         with self._lock:
             holder = self.store.active_assignments(time.time() - LEASE_SECONDS).get(pos)
             if holder not in (None, annotator.id) and self.store.label_of(pos, annotator.id) is None:
-                raise RequestError(409, f"item {answer.item_id!r} is being labelled by another annotator")
+                raise RequestError(
+                    409, f"item {shorten(answer.item_id)} is being labelled by another annotator"
+                )
             row = self.store.put_label(pos, annotator.id, status, answer.label)
-        n_labels = self.store.count_labels()
+            self._record(row.pos, annotator.id, row)
+            n_labels = self.tally.totals["label"]
         if self.trainer is not None:
             self.trainer.notify(n_labels)
         return {
@@ -169,9 +184,21 @@ class LabelService:
         """Take back this annotator's latest answer; the item becomes their next one again."""
         with self._lock:
             row = self.store.undo_last(annotator.id)
+            if row is not None:
+                self._record(row.pos, annotator.id, None)
         if row is None:
             return None
         return {"ok": True, "item_id": self.items.ids[row.pos], "status": row.status, "label": row.label}
+
+    def _record(self, pos: int, annotator: int, row: LabelRow | None) -> None:
+        """Apply a committed write to the tally (under the lock); an item that lost its last
+        label goes back into the fallback walk."""
+        if row is None:
+            self.tally.remove(pos, annotator)
+        else:
+            self.tally.apply(row)
+        if self.tally.n_labels(pos) == 0:
+            self._fallback_from = min(self._fallback_from, int(self._fallback_rank[pos]))
 
     def recent(self, annotator: Annotator, limit: int = 10) -> list[dict[str, Any]]:
         return [
@@ -187,73 +214,21 @@ class LabelService:
 
     # -- progress -----------------------------------------------------------------------------
     def stats(self, annotator: Annotator | None = None) -> dict[str, Any]:
-        rows = self.store.label_rows()
         names = {a.id: a.name for a in self.store.annotators()}
-        return summarise(self, rows, names, annotator)
+        with self._lock:
+            return summarise(self, names, annotator)
 
-
-def summarise(
-    service: LabelService, rows: list[LabelRow], names: dict[int, str], you: Annotator | None
-) -> dict[str, Any]:
-    """The numbers the page, ``GET /api/stats`` and ``alloop label-stats`` show."""
-    config, items = service.config, service.items
-    final = votes(rows)
-    per_class = Counter(v.label for v in final.values() if v.label is not None)
-    snapshot = service.snapshot
-    labelled = {r.pos for r in rows if r.status == "label"}
-    since = time.time() - LEASE_SECONDS
-    held = set(service.store.active_assignments(since))
-    per_annotator = []
-    for aid, name in names.items():
-        mine = [r for r in rows if r.annotator == aid]
-        answered = [r for r in mine if r.status == "label"]
-        scored = [r for r in answered if items.gold[r.pos] in service.label_set]
-        per_annotator.append(
-            {
-                "name": name,
-                "labels": len(answered),
-                "skips": sum(r.status == "skip" for r in mine),
-                "unsure": sum(r.status == "unsure" for r in mine),
-                "gold_accuracy": (
-                    sum(items.gold[r.pos] == r.label for r in scored) / len(scored) if scored else None
-                ),
-            }
-        )
-    fleiss, fleiss_items, fleiss_raters = fleiss_from_rows(rows, config.labels)
-    disagree = disagreements(rows, names)
-    trainer = service.trainer
-    estimate = snapshot.estimate
-    return {
-        "items": len(items),
-        "labelled_items": sum(v.label is not None for v in final.values()),
-        "labels": sum(r.status == "label" for r in rows),
-        "skips": sum(r.status == "skip" for r in rows),
-        "unsure": sum(r.status == "unsure" for r in rows),
-        "ties": sum(v.tie for v in final.values()),
-        "per_class": {label: per_class.get(label, 0) for label in config.labels},
-        "queue": sum(p not in labelled and p not in held for p in snapshot.queue),
-        "you": (
-            {"name": you.name, "labels": sum(r.annotator == you.id and r.status == "label" for r in rows)}
-            if you
-            else None
-        ),
-        "annotators": per_annotator,
-        "model": {
-            "classifier": config.classifier,
-            "strategy": config.strategy,
-            "query_size": config.query_size,
-            "version": snapshot.version,
-            "queue_source": snapshot.source,
-            "trained_on": snapshot.n_trained,
-            "macro_f1": estimate.macro_f1 if estimate else None,
-            "estimate": estimate.method if estimate else None,
-            "estimate_n": estimate.n if estimate else 0,
-            "train_seconds": round(snapshot.seconds, 3),
-            "training": bool(trainer and trainer.busy),
-            "phase": trainer.phase if trainer else "off",
-            "error": trainer.error if trainer else None,
-        },
-        "agreement": {
+    def agreement(self, names: dict[int, str]) -> dict[str, Any]:
+        """Kappas and disagreements, from the items with 2+ labels only; recomputed only when one
+        of those changed (or an annotator joined). Call under the lock."""
+        cached = self._agreement
+        if cached is not None and cached[0] == self.tally.multi_version and cached[1] == names:
+            return cached[2]
+        rows = self.tally.multi_rows()
+        items, config = self.items, self.config
+        fleiss, fleiss_items, fleiss_raters = fleiss_from_rows(rows, config.labels)
+        disagree = disagreements(rows, names)
+        result = {
             "pairs": [
                 {"a": p.a, "b": p.b, "n_items": p.n_items, "kappa": p.kappa}
                 for p in pairwise_cohen(rows, names)
@@ -274,5 +249,61 @@ def summarise(
                 }
                 for d in disagree[:MAX_DISAGREEMENTS]
             ],
+        }
+        self._agreement = (self.tally.multi_version, dict(names), result)
+        return result
+
+
+def summarise(service: LabelService, names: dict[int, str], you: Annotator | None) -> dict[str, Any]:
+    """The numbers the page, ``GET /api/stats`` and ``alloop label-stats`` show, read from the
+    service's tally: their cost does not grow with the number of labels."""
+    config, items, tally = service.config, service.items, service.tally
+    snapshot = service.snapshot
+    since = time.time() - LEASE_SECONDS
+    held = set(service.store.active_assignments(since))
+    per_annotator = []
+    for aid, name in names.items():
+        person = tally.people.get(aid, PersonCounts())
+        per_annotator.append(
+            {
+                "name": name,
+                "labels": person.labels,
+                "skips": person.skips,
+                "unsure": person.unsure,
+                "gold_accuracy": person.gold_accuracy,
+            }
+        )
+    trainer = service.trainer
+    estimate = snapshot.estimate
+    return {
+        "items": len(items),
+        "labelled_items": tally.labelled_items,
+        "labels": tally.totals["label"],
+        "skips": tally.totals["skip"],
+        "unsure": tally.totals["unsure"],
+        "ties": tally.ties,
+        "per_class": {label: tally.per_class.get(label, 0) for label in config.labels},
+        "queue": sum(tally.n_labels(p) == 0 and p not in held for p in snapshot.queue),
+        "you": (
+            {"name": you.name, "labels": tally.people[you.id].labels if you.id in tally.people else 0}
+            if you
+            else None
+        ),
+        "annotators": per_annotator,
+        "model": {
+            "classifier": config.classifier,
+            "strategy": config.strategy,
+            "query_size": config.query_size,
+            "version": snapshot.version,
+            "queue_source": snapshot.source,
+            "trained_on": snapshot.n_trained,
+            "macro_f1": estimate.macro_f1 if estimate else None,
+            "estimate": estimate.method if estimate else None,
+            "estimate_n": estimate.n if estimate else 0,
+            "train_seconds": round(snapshot.seconds, 3),
+            "training": bool(trainer and trainer.busy),
+            "phase": trainer.phase if trainer else "off",
+            "error": trainer.error if trainer else None,
         },
+        "agreement": service.agreement(names),
     }

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alloop.checks import check_output_dir, check_sqlite
 from alloop.errors import AlloopError
 from alloop.label.config import LabelConfig
 
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS labels (
     PRIMARY KEY (pos, annotator)
 );
 CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (annotator, seq);
+CREATE INDEX IF NOT EXISTS labels_by_global_seq ON labels (seq);
 """
 
 
@@ -88,6 +90,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def check_annotator_name(name: str) -> str:
+    """The name as stored (stripped); refused unless 1 to 64 characters on one line."""
+    name = name.strip()
+    if not name or len(name) > 64 or any(c in name for c in "\r\n\t"):
+        raise AlloopError("an annotator name must be 1 to 64 characters on one line")
+    return name
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -111,7 +121,10 @@ class LabelStore:
     @classmethod
     def open(cls, project: Path, create: bool = False) -> LabelStore:
         path = project / DB_NAME
-        if not path.exists():
+        if path.exists():
+            check_sqlite(path, "`alloop label`")
+        else:
+            check_output_dir(project, "--project")
             if not create:
                 raise AlloopError(
                     f"no {DB_NAME} in {project}; start the project first with "
@@ -184,9 +197,7 @@ class LabelStore:
     # -- annotators ---------------------------------------------------------------------------
     def add_annotator(self, name: str) -> str:
         """Create an annotator; returns the token, which is shown once and never stored."""
-        name = name.strip()
-        if not name or len(name) > 64 or any(c in name for c in "\r\n\t"):
-            raise AlloopError("an annotator name must be 1 to 64 characters on one line")
+        name = check_annotator_name(name)
         token = secrets.token_urlsafe(24)
         try:
             with self.transaction() as db:

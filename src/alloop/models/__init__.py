@@ -3,27 +3,57 @@ abilities each declares (``Embedder``, ``JointScorer``, ``Precomputes``, ``SlowT
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from alloop.errors import AlloopError
 from alloop.models.base import Classifier, Embedder, JointScorer, Precomputes, SlowToFit
-from alloop.models.cache import default_cache_dir
-from alloop.models.encoder import PRECISIONS, Encoder
-from alloop.models.finetune import FineTunedClassifier
-from alloop.models.frozen import FrozenEncoderClassifier
-from alloop.models.hybrid import HybridClassifier, NgramFeatures
-from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
+from alloop.models.precision import PRECISIONS
 
-CLASSIFIER_TYPES: dict[str, type] = {
-    "tfidf": TfidfClassifier,
-    "bert-frozen": FrozenEncoderClassifier,
-    "hybrid": HybridClassifier,
-    "bert": FineTunedClassifier,
+if TYPE_CHECKING:
+    from alloop.models.encoder import Encoder
+    from alloop.models.finetune import FineTunedClassifier
+    from alloop.models.frozen import FrozenEncoderClassifier
+    from alloop.models.hybrid import HybridClassifier
+    from alloop.models.tfidf import TfidfClassifier
+
+_LAZY = {
+    "Encoder": "alloop.models.encoder",
+    "FineTunedClassifier": "alloop.models.finetune",
+    "FrozenEncoderClassifier": "alloop.models.frozen",
+    "HybridClassifier": "alloop.models.hybrid",
+    "TfidfClassifier": "alloop.models.tfidf",
 }
-"""Each ``--classifier`` name and its class: the class declares what the classifier can do, so a
-configuration that cannot work is refused before anything is built."""
+
+
+def __getattr__(name: str) -> Any:
+    """torch, transformers and scikit-learn load on first use of a classifier, not on import:
+    ``alloop --help`` and the labelling commands start in about a second."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+CLASSIFIER_TYPES: dict[str, str] = {
+    "tfidf": "TfidfClassifier",
+    "bert-frozen": "FrozenEncoderClassifier",
+    "hybrid": "HybridClassifier",
+    "bert": "FineTunedClassifier",
+}
+"""Each ``--classifier`` name and its class (imported on first use): the class declares what the
+classifier can do, so a configuration that cannot work is refused before anything is built."""
 CLASSIFIERS = tuple(CLASSIFIER_TYPES)
+
+
+def classifier_type(name: str) -> type:
+    """The class behind ``--classifier name``."""
+    return __getattr__(CLASSIFIER_TYPES[name])
+
+
 DEFAULT_CLASSIFIER = "hybrid"
 """The default of ``alloop run`` and ``alloop label``: measured best in docs/strategies.md."""
 
@@ -58,13 +88,15 @@ class ModelConfig:
             raise AlloopError("--epochs and --batch-size must be at least 1")
         if self.max_length < 8:
             raise AlloopError(f"--max-length must be at least 8, got {self.max_length}")
+        if self.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?|mps|xpu(:\d+)?", self.device):
+            raise AlloopError(f"unknown --device {self.device!r}; use cpu, cuda or cuda:N")
         return self
 
     def can_embed(self) -> bool:
         """Whether this classifier gives embeddings (for diversity strategies, the near-duplicate
         guard and the k-means cold start), known from its class before it is built."""
         self.validate()
-        return issubclass(CLASSIFIER_TYPES[self.classifier], Embedder)
+        return issubclass(classifier_type(self.classifier), Embedder)
 
     def require_embeddings(self, what: str) -> None:
         """Refuse, before any work, a configuration where ``what`` needs embeddings this
@@ -81,8 +113,16 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
     model loads once and every text is tokenised and embedded once per run."""
     config.validate()
     if config.classifier == "tfidf":
+        from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
+
         embedder = SvdEmbedder()  # shared: the pool's LSA embedding is fitted once per run
         return lambda seed: TfidfClassifier(n_classes, seed=seed, embedder=embedder)
+    from alloop.models.cache import default_cache_dir
+    from alloop.models.encoder import Encoder
+    from alloop.models.finetune import FineTunedClassifier
+    from alloop.models.frozen import FrozenEncoderClassifier
+    from alloop.models.hybrid import HybridClassifier, NgramFeatures
+
     cache_dir = (config.cache_dir or default_cache_dir()) if config.cache else None
     encoder = Encoder(
         config.model,

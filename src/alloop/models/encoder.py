@@ -7,6 +7,7 @@ frozen embeddings are computed once, whatever the number of strategies or cycles
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,17 +19,19 @@ from alloop.errors import AlloopError
 from alloop.hub import hub_offline, hub_reachable
 from alloop.models.base import Progress
 from alloop.models.cache import EmbeddingCache, model_key
+from alloop.models.precision import PRECISIONS, resolve_precision
 
 if TYPE_CHECKING:
     from alloop.models.onnx import OrtEncoderSession
 
-PRECISIONS = ("fp32", "bf16", "int8")
 EMBED_CHUNK = 2048
 """Texts embedded between two writes to the on-disk cache: a killed run loses at most this many."""
 READ_CHUNK = 65_536
 """Texts looked up in the on-disk cache at once: bounds the rows SQLite hands back in one go."""
 BLOCK = 65_536
 """Rows per block of the in-memory vector store: it grows by blocks, never by copying."""
+
+log = logging.getLogger("alloop.models")
 
 
 def default_model_path() -> str:
@@ -45,7 +48,13 @@ def default_model_path() -> str:
 def pick_device(device: str | None = None) -> torch.device:
     """CUDA when present, else CPU; an explicit choice wins."""
     if device:
-        return torch.device(device)
+        try:
+            chosen = torch.device(device)
+        except RuntimeError:
+            raise AlloopError(f"unknown --device {device!r}; use cpu, cuda or cuda:N") from None
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise AlloopError(f"--device {device}: no CUDA device is available here; use --device cpu")
+        return chosen
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -66,7 +75,8 @@ class Encoder:
     Frozen embeddings are kept as float16 (half the memory: a million 384-dim vectors fit in
     768 MB) and, given ``cache_dir``, also on disk, keyed by model and text hash, so a title is
     embedded once across runs. ``precision="bf16"`` runs the encoder under bfloat16 autocast
-    (1.6x faster embedding on a 2-core CPU with AVX512-BF16; accuracy cost in bench/README.md).
+    (1.6x faster embedding on a 2-core CPU with AVX512-BF16; accuracy cost in bench/README.md)
+    where the device computes bfloat16 natively, and falls back to fp32 with a note elsewhere.
     ``precision="int8"`` computes these frozen embeddings with an int8-quantised ONNX Runtime
     export of the pretrained weights (2x faster on that CPU, same macro-F1; ``alloop.models.onnx``).
     """
@@ -87,8 +97,11 @@ class Encoder:
         self.name = model or default_model_path()
         self.max_length = max_length
         self.batch_size = batch_size
-        self.precision = precision
         self.device = pick_device(device)
+        self.precision, note = resolve_precision(precision, self.device.type)
+        """what runs: fp32 where bf16 was asked for but the device would only emulate it"""
+        if note:
+            log.warning("note: %s", note)
         local = Path(self.name).exists()
         if not local and not hub_offline() and not hub_reachable():
             raise AlloopError(

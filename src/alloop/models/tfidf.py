@@ -10,7 +10,17 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
+from alloop.errors import AlloopError
 from alloop.models.base import check_fit_input, constant_proba, expand_proba
+
+
+def _no_words(exc: ValueError) -> Exception:
+    """scikit-learn's "empty vocabulary": texts without a word of two or more characters."""
+    if "empty vocabulary" not in str(exc):
+        return exc
+    return AlloopError(
+        "tfidf found no word of two or more characters in the texts; use --classifier bert-frozen"
+    )
 
 
 class SvdEmbedder:
@@ -27,9 +37,12 @@ class SvdEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         key = hash(tuple(texts))
         if key != self._key or self._vectors is None:
-            tfidf = TfidfVectorizer(
-                ngram_range=(1, 2), sublinear_tf=True, max_features=100_000
-            ).fit_transform(texts)
+            try:
+                tfidf = TfidfVectorizer(
+                    ngram_range=(1, 2), sublinear_tf=True, max_features=100_000
+                ).fit_transform(texts)
+            except ValueError as exc:
+                raise _no_words(exc) from None
             dims = max(1, min(self.n_components, tfidf.shape[1] - 1, len(texts) - 1))
             dense = TruncatedSVD(dims, random_state=self.seed).fit_transform(tfidf)
             norms = np.linalg.norm(dense, axis=1, keepdims=True)
@@ -73,7 +86,10 @@ class TfidfClassifier:
             # newton-cg: 0.78 s at 2,000 labels on 200k sparse features where lbfgs took 3.4 s
             LogisticRegression(C=self.C, solver="newton-cg", max_iter=2000, random_state=self.seed),
         )
-        self._pipeline.fit(list(texts), labels)
+        try:
+            self._pipeline.fit(list(texts), labels)
+        except ValueError as exc:
+            raise _no_words(exc) from None
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -7,7 +7,6 @@ All work in O(n) memory per step (no n x n matrix), so a 100k pool stays cheap.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from alloop.errors import AlloopError
 from alloop.strategies.selection import check_k, check_proba, top_k
@@ -120,6 +119,8 @@ def cluster_margin(
     items are the candidates; they are clustered into ``k`` groups with k-means (the paper runs
     HAC once over the whole pool, which needs an n x n matrix); each cluster gives its
     smallest-margin item, so the batch stays uncertain but spread out."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
     p = check_proba(proba)
     x = check_embeddings(embeddings, len(p), "cluster-margin")
     k = min(check_k(k), len(p))
