@@ -51,9 +51,10 @@ class RichObserver:
     """One progress bar over the whole strategy x seed grid, with an ETA and the current
     strategy, seed and cycle; a per-cycle table as the cycles finish."""
 
-    def __init__(self, config: RunConfig, console: Console):
+    def __init__(self, config: RunConfig, console: Console, parallel: bool = False):
         self.config = config
         self.console = console
+        self.parallel = parallel  # pairs run side by side on Ray: every line names its pair
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -80,6 +81,11 @@ class RichObserver:
         self.per_pair = self._cycles_per_pair(len(data.pool_texts))
         total = self.per_pair * len(self.config.strategies) * self.config.seeds
         self.overall = self.progress.add_task("starting", total=total)
+        if self.parallel:  # one table for every pair, its lines in the order cycles finish
+            self.console.print(
+                f"{'strategy':>16} {'seed':>4} {'cycle':>5} {'labels':>7} {'macro-F1':>9} {'accuracy':>9}"
+                f" {'fit s':>7} {'score s':>8}"
+            )
 
     def _cycles_per_pair(self, pool_size: int) -> int:
         """Cycles one (strategy, seed) runs at most: the bar's unit of work."""
@@ -104,11 +110,16 @@ class RichObserver:
             f"seed {seed}: full-pool ceiling macro-F1 [bold]{scores.macro_f1:.4f}[/] ({seconds:.1f} s)"
         )
 
+    def retrying(self, what: str, next_cycle: int, reason: str) -> None:
+        self.console.print(f"[yellow]worker lost[/] ({reason}); {what} runs again from cycle {next_cycle}")
+
     def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None:
         if self.overall is not None and done_cycles:
             self.progress.advance(self.overall, min(done_cycles, self.per_pair))
         if done_cycles:
             self.console.print(f"[dim]{strategy} (seed {seed}): {done_cycles} cycles already stored[/]")
+        if self.parallel:
+            return
         self.console.rule(f"[bold]{strategy}[/] (seed {seed})")
         self.console.print(
             f"{'cycle':>5} {'labels':>7} {'macro-F1':>9} {'accuracy':>9} {'fit s':>7} {'score s':>8}"
@@ -126,6 +137,8 @@ class RichObserver:
         )
         if r.stop_reason:
             line += f"  [dim]stop: {r.stop_reason}[/]"
+        if self.parallel:
+            line = f"{strategy:>16} {seed:>4} " + line
         self.console.print(line)
         self._describe(strategy, seed, r.cycle + 1)
         if self.overall is not None:
@@ -304,6 +317,29 @@ def run(
         int | None,
         typer.Option(help="torch CPU threads. [default: torch's choice, one per core]"),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Run this many (strategy, seed) pairs at once, and embed the pool in shards, on a Ray "
+            "started for the run (needs alloop[ray]); results equal a serial run's. [default: 1, no "
+            "Ray; with --ray-address as many as the cluster's CPUs allow]"
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RAY_ADDRESS",
+            help="Join this running Ray cluster (HOST:PORT as `ray start --head` prints it, "
+            "ray://HOST:PORT, or auto) instead of starting one.",
+        ),
+    ] = None,
+    cpus_per_worker: Annotated[
+        int | None,
+        typer.Option(
+            help="CPUs each Ray worker asks for; its torch threads follow. [default: the cores shared "
+            "out among --workers; 1 on a cluster]"
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
     config: Annotated[
         Path | None,
@@ -329,7 +365,7 @@ def run(
         given = [
             name
             for name in ctx.params
-            if name not in ("resume", "threads")
+            if name not in ("resume", "threads", "workers", "ray_address", "cpus_per_worker")
             and str(ctx.get_parameter_source(name)).endswith("COMMANDLINE")
         ]
         if given:
@@ -380,8 +416,17 @@ def run(
             raise AlloopError(f"unknown classifier {classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
         out_dir = out or default_out_dir()
     console = Console()
-    with RichObserver(run_config, console) as observer:
-        report = run_experiment(run_config, out_dir, observer, resume=resume is not None)
+    parallel = (workers or 1) > 1 or ray_address is not None
+    with RichObserver(run_config, console, parallel) as observer:
+        report = run_experiment(
+            run_config,
+            out_dir,
+            observer,
+            resume=resume is not None,
+            workers=workers,
+            ray_address=ray_address,
+            cpus_per_worker=cpus_per_worker,
+        )
     console.print(_summary_table(out_dir))
     console.print(
         f"[bold]wrote[/] {out_dir}/: results.db, report.html, learning_curves.png, cycles.csv, queried.csv"
