@@ -199,10 +199,12 @@ def run_experiment(
     if cpus_per_worker is not None and cpus_per_worker < 1:
         raise AlloopError(f"--cpus-per-worker must be at least 1, got {cpus_per_worker}")
     on_ray = (workers or 1) > 1 or ray_address is not None
-    if on_ray:
-        from alloop.experiment_ray import require_ray
+    if on_ray:  # before any slow work or any file: a missing Ray or a bad address is one line
+        from alloop.experiment_ray import check_address, require_ray
 
-        require_ray()  # before any slow work: one line on how to install it
+        require_ray()
+        if ray_address is not None:
+            check_address(ray_address)
     if not resume and (out / "results.db").exists():
         raise AlloopError(
             f"{out} already holds a run; continue it with --resume {out} or choose another --out"

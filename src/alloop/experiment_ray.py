@@ -103,11 +103,15 @@ class GridWorker:
         self.config = config
         self.data = data
         self.make_classifier = classifier_factory(config.model, data.n_classes)
-        if vectors is not None:  # the driver's embedding pass: never encode the pool again here
-            self.encoder().preload(unique_texts(data), vectors)
+        if vectors is not None:  # a replacement: never encode the pool again here
+            self.preload(vectors)
 
     def encoder(self) -> Encoder:
         return self.make_classifier(0).encoder
+
+    def preload(self, vectors: np.ndarray) -> None:
+        """Hold the driver's vectors of every pool and test text (the sharded pass's result)."""
+        self.encoder().preload(unique_texts(self.data), vectors)
 
     def threads(self) -> int:
         import torch
@@ -192,6 +196,30 @@ def default_cpus_per_worker(workers: int | None, address: str | None) -> int:
     return max(1, (os.cpu_count() or 1) // (workers or 1))
 
 
+class WorkerPool:
+    """The run's Ray workers. They are started once and serve the embedding pass and then the
+    grid; one that dies is replaced by a fresh one, built with the arguments of the moment."""
+
+    def __init__(self, actor: Any, size: int, *args: Any):
+        self.actor = actor
+        self.args = args
+        self.workers = [actor.remote(*args) for _ in range(size)]
+
+    def replace(self, dead: Any) -> Any:
+        import ray
+
+        ray.kill(dead)
+        fresh = self.actor.remote(*self.args)
+        self.workers[self.workers.index(dead)] = fresh
+        return fresh
+
+    def close(self) -> None:
+        import ray
+
+        for worker in self.workers:
+            ray.kill(worker)
+
+
 def run_grid_on_ray(
     config: RunConfig,
     data: TextDataset,
@@ -211,42 +239,41 @@ def run_grid_on_ray(
         n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
         gpus = ray.cluster_resources().get("GPU", 0.0)
         uses_gpu = config.model.classifier != "tfidf" and gpus > 0 and config.model.device != "cpu"
-        options = {
-            "num_cpus": cpus,
-            "num_gpus": min(1.0, gpus / n_workers) if uses_gpu else 0,
-            "max_restarts": 0,  # a dead worker is replaced by the driver, which decides what runs again
-        }
-        actor = ray.remote(GridWorker).options(**options)
-        data_ref = ray.put(data)
-        vectors_ref = None
-        if config.model.classifier == "bert-frozen":
-            encoder = make_classifier(config.seed).encoder
-            texts = unique_texts(data)
-            progress = observer.task("embedding pool + test", len(texts))
-            embed_on_ray(encoder, texts, lambda: actor.remote(config, data_ref, None), n_workers, progress)
-            vectors_ref = ray.put(encoder.embed(texts).astype(np.float16))
-        setups = {seed: prepare_seed(config, data, seed, make_classifier, store) for seed in config.seed_list}
-        jobs: list[Job] = []
-        if config.ceiling:
-            jobs += [Job("ceiling", seed) for seed in config.seed_list if not store.has_ceiling(seed)]
-        for seed in config.seed_list:
-            for name in config.strategies:
-                point = store.resume_point(name, seed)
-                observer.strategy_started(name, seed, point.next_cycle if point else 0)
-                if point is None or not point.done:
-                    jobs.append(Job("pair", seed, name))
-        driver = GridDriver(data, setups, store, observer)
-        driver.run(jobs, lambda: actor.remote(config, data_ref, vectors_ref), n_workers)
+        actor = ray.remote(GridWorker).options(
+            num_cpus=cpus,
+            num_gpus=min(1.0, gpus / n_workers) if uses_gpu else 0,
+            max_restarts=0,  # a dead worker is replaced by the driver, which decides what runs again
+        )
+        pool = WorkerPool(actor, n_workers, config, ray.put(data), None)
+        try:
+            if config.model.classifier == "bert-frozen":
+                encoder = make_classifier(config.seed).encoder
+                texts = unique_texts(data)
+                embed_on_ray(encoder, texts, pool, observer.task("embedding pool + test", len(texts)))
+                vectors = ray.put(encoder.embed(texts).astype(np.float16))
+                pool.args = (*pool.args[:2], vectors)  # replacements start with every vector
+                ray.get([w.preload.remote(vectors) for w in pool.workers])
+            setups = {s: prepare_seed(config, data, s, make_classifier, store) for s in config.seed_list}
+            jobs: list[Job] = []
+            if config.ceiling:
+                jobs += [Job("ceiling", seed) for seed in config.seed_list if not store.has_ceiling(seed)]
+            for seed in config.seed_list:
+                for name in config.strategies:
+                    point = store.resume_point(name, seed)
+                    observer.strategy_started(name, seed, point.next_cycle if point else 0)
+                    if point is None or not point.done:
+                        jobs.append(Job("pair", seed, name))
+            GridDriver(data, setups, store, observer).run(jobs, pool)
+        finally:
+            pool.close()
     finally:
         if connected:
             ray.shutdown()
 
 
-def embed_on_ray(
-    encoder: Encoder, texts: Sequence[str], spawn: Callable[[], Any], n_workers: int, progress: Progress
-) -> None:
+def embed_on_ray(encoder: Encoder, texts: Sequence[str], pool: WorkerPool, progress: Progress) -> None:
     """Fill ``encoder`` (memory and on-disk cache) with the vectors of ``texts`` it lacks, shard by
-    shard across ``n_workers`` workers, each with its own encoder. The shards are the chunks the
+    shard across the pool's workers, each with its own encoder. The shards are the chunks the
     serial pass encodes one by one, so the vectors are the same; only the driver writes the cache."""
     missing = encoder.missing(texts, progress)
     shards = [missing[i : i + EMBED_CHUNK] for i in range(0, len(missing), EMBED_CHUNK)]
@@ -258,67 +285,61 @@ def embed_on_ray(
         encoder.store(shards[job.shard], vectors)
         progress(len(shards[job.shard]))
 
-    run_jobs([Job("embed", shard=i) for i in range(len(shards))], spawn, n_workers, submit, done)
+    run_jobs([Job("embed", shard=i) for i in range(len(shards))], pool, submit, done)
 
 
 def run_jobs(
     jobs: list[Job],
-    spawn: Callable[[], Any],
-    n_workers: int,
+    pool: WorkerPool,
     submit: Callable[[Any, Job], Any],
     done: Callable[[Job, Any], None],
     between: Callable[[], None] | None = None,
     retrying: Callable[[Job, str], None] | None = None,
 ) -> None:
-    """Keep ``n_workers`` workers (from ``spawn``) busy with one job each until all jobs are done.
+    """Keep the pool's workers busy with one job each until all jobs are done.
 
     A worker that dies is replaced by a fresh one and its job is started again, up to
     ``MAX_ATTEMPTS`` times; an error raised by our own code in a worker ends the run with that
     error. ``between`` runs after every wait and before finished jobs are handled (the driver
-    commits streamed cycles there). Every worker is ended on the way out.
+    commits streamed cycles there).
     """
     import ray
 
     todo = deque(jobs)
-    idle = [spawn() for _ in range(min(n_workers, len(jobs)))]
+    idle = list(pool.workers)
     pending: dict[Any, tuple[Job, Any]] = {}
-    try:
-        while todo or pending:
-            while todo and idle:
-                job, worker = todo.popleft(), idle.pop(0)
-                pending[submit(worker, job)] = (job, worker)
-            if between is None:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-            else:
-                between()
-                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
-                if ready:
-                    between()  # cycles a finished pair put on the queue before it returned
-            for ref in ready:
-                job, worker = pending.pop(ref)
-                try:
-                    value = ray.get(ref)
-                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
-                    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                    if job.attempt >= MAX_ATTEMPTS:
-                        raise AlloopError(
-                            f"{job.describe()} failed {job.attempt} times on Ray workers; last: {reason}"
-                        ) from None
-                    ray.kill(worker)
-                    idle.append(spawn())
-                    if retrying is not None:
-                        retrying(job, reason)
-                    todo.appendleft(Job(job.kind, job.seed, job.strategy, job.shard, job.attempt + 1))
-                    continue
-                except ray.exceptions.RayTaskError as exc:
-                    if isinstance(exc.cause, AlloopError):
-                        raise AlloopError(str(exc.cause)) from None
-                    raise
-                idle.append(worker)
-                done(job, value)
-    finally:
-        for worker in idle + [w for _, w in pending.values()]:
-            ray.kill(worker)
+    while todo or pending:
+        while todo and idle:
+            job, worker = todo.popleft(), idle.pop(0)
+            pending[submit(worker, job)] = (job, worker)
+        if between is None:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+        else:
+            between()
+            ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+            if ready:
+                between()  # cycles a finished pair put on the queue before it returned
+        for ref in ready:
+            job, worker = pending.pop(ref)
+            try:
+                value = ray.get(ref)
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                if job.attempt >= MAX_ATTEMPTS:
+                    raise AlloopError(
+                        f"{job.describe()} failed {job.attempt} times on Ray workers; last: {reason}"
+                    ) from None
+                idle.append(pool.replace(worker))
+                if retrying is not None:
+                    retrying(job, reason)
+                todo.appendleft(Job(job.kind, job.seed, job.strategy, job.shard, job.attempt + 1))
+                continue
+            except ray.exceptions.RayTaskError as exc:
+                if isinstance(exc.cause, AlloopError):
+                    raise AlloopError(str(exc.cause)) from None
+                raise
+            idle.append(worker)
+            done(job, value)
 
 
 class GridDriver:
@@ -334,14 +355,14 @@ class GridDriver:
         self.queue: Any = None
         self.next_cycle: dict[tuple[str, int], int] = {}
 
-    def run(self, jobs: list[Job], spawn: Callable[[], Any], n_workers: int) -> None:
+    def run(self, jobs: list[Job], pool: WorkerPool) -> None:
         if not jobs:
             return
         from ray.util.queue import Queue
 
         self.queue = Queue(actor_options={"num_cpus": 0})
         try:
-            run_jobs(jobs, spawn, n_workers, self.submit, self.done, self.commit, self.retrying)
+            run_jobs(jobs, pool, self.submit, self.done, self.commit, self.retrying)
         finally:
             self.queue.shutdown()
 
