@@ -245,7 +245,7 @@ def test_bert_frozen_sharded_embedding_equals_the_serial_pass(amazon_in, cluster
     assert np.frombuffer(next(iter(ray_vectors.values())), dtype=np.float16).shape == (384,)
 
 
-def test_user_errors_are_one_line_and_exit_2(small, tmp_path):
+def test_user_errors_are_one_line_and_exit_2(small, serial, tmp_path):
     cases = [
         (["--ray-address", "127.0.0.1:1"], "cannot reach a Ray cluster at 127.0.0.1:1"),
         (["--ray-address", "nowhere"], "is not HOST:PORT"),
@@ -258,6 +258,9 @@ def test_user_errors_are_one_line_and_exit_2(small, tmp_path):
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.stderr
         assert not (tmp_path / "x").exists()  # refused before any file was written
+    # --resume takes --workers (it does not change results), and checks it the same way
+    result = alloop("run", "--resume", str(serial), "--workers", "0")
+    assert result.returncode == 2 and "--workers must be at least 1" in result.stderr, result.stderr
     config = tmp_path / "grid.toml"  # --config takes both options
     config.write_text('ray-address = "127.0.0.1:1"\nworkers = 2\n', encoding="utf-8")
     result = alloop("run", "--data", str(small), *GRID, "--config", str(config), "--out", str(tmp_path / "y"))

@@ -321,8 +321,8 @@ def run(
         int | None,
         typer.Option(
             help="Run this many (strategy, seed) pairs at once, and embed the pool in shards, on a Ray "
-            "started for the run (needs alloop[ray]); results equal a serial run's. [default: 1, no "
-            "Ray; with --ray-address as many as the cluster's CPUs allow]"
+            "started for the run (pip install 'alloop\\[ray]'); results equal a serial run's. Default: 1, "
+            "no Ray; with --ray-address, as many as the cluster's CPUs allow."
         ),
     ] = None,
     ray_address: Annotated[
@@ -336,8 +336,8 @@ def run(
     cpus_per_worker: Annotated[
         int | None,
         typer.Option(
-            help="CPUs each Ray worker asks for; its torch threads follow. [default: the cores shared "
-            "out among --workers; 1 on a cluster]"
+            help="CPUs each Ray worker asks for; its torch threads follow. Default: this machine's "
+            "cores shared out among --workers; 1 on a cluster."
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
