@@ -11,7 +11,7 @@
 - ``project``: the time of a 1M-title embedding pass and of an 8 x 5 ``bert`` grid on N machines,
   from the measured per-worker embedding rate and a measured ``bert`` cycle time (given).
 
-    python bench/ray_grid.py embed --titles 4000 --repeats 3
+    python bench/ray_grid.py embed --titles 2048 --shard 512 --repeats 3
     python bench/ray_grid.py grid --strategies 4 --seeds 4 --cycles 10 --repeats 2
     python bench/ray_grid.py project --titles-per-s 130 --bert-cycle-s 70
 """
@@ -49,29 +49,25 @@ def titles(n: int) -> list[str]:
     return [base[i % len(base)] + ("" if i < len(base) else f" | lot {i // len(base)}") for i in range(n)]
 
 
-def bench_embed(n: int, repeats: int, max_length: int) -> None:
+def bench_embed(n: int, repeats: int, max_length: int, shard: int) -> None:
+    """Serial and sharded passes alternate, so a change in the machine's load hits both alike.
+    ``shard`` sets the chunk of both passes (alloop's is 2,048), so a short bench still gives each
+    worker several shards."""
     import numpy as np
     import ray
+    import torch
 
+    import alloop.experiment_ray
+    import alloop.models.encoder
     from alloop.data import load_dataset
     from alloop.experiment import RunConfig
     from alloop.experiment_ray import GridWorker, WorkerPool, embed_on_ray
     from alloop.models import ModelConfig
     from alloop.models.encoder import Encoder
 
+    alloop.models.encoder.EMBED_CHUNK = alloop.experiment_ray.EMBED_CHUNK = shard
     texts = titles(n)
-    print(f"embed: {n} distinct titles, max_length {max_length}, fp32, no cache")
-    serial: list[float] = []
-    for r in range(repeats):
-        encoder = Encoder(max_length=max_length)
-        start = time.perf_counter()
-        reference = encoder.embed(texts)
-        serial.append(time.perf_counter() - start)
-        print(
-            f"  workers 1 (serial, torch threads {__import__('torch').get_num_threads()}) run {r}: "
-            f"{serial[-1]:.1f} s, {n / serial[-1]:.0f} titles/s",
-            flush=True,
-        )
+    print(f"embed: {n} distinct titles in chunks of {shard}, max_length {max_length}, fp32, no cache")
     config = RunConfig(data=DATA, model=ModelConfig(max_length=max_length, cache=False))
     start = time.perf_counter()
     ray.init(
@@ -86,21 +82,33 @@ def bench_embed(n: int, repeats: int, max_length: int) -> None:
     actor = ray.remote(GridWorker).options(num_cpus=1, max_restarts=0)
     start = time.perf_counter()
     pool = WorkerPool(actor, 2, config, ray.put(load_dataset(DATA)), None)
-    ray.get([w.threads.remote() for w in pool.workers])
+    threads = ray.get([w.threads.remote() for w in pool.workers])
     workers_s = time.perf_counter() - start
-    print(f"  ray start {ray_s:.1f} s; 2 workers up with their encoders {workers_s:.1f} s")
+    print(
+        f"  ray start {ray_s:.1f} s; 2 workers up with their encoders {workers_s:.1f} s (threads {threads})"
+    )
+    serial: list[float] = []
     sharded: list[float] = []
     try:
         for r in range(repeats):
             encoder = Encoder(max_length=max_length)
             start = time.perf_counter()
+            reference = encoder.embed(texts)
+            serial.append(time.perf_counter() - start)
+            print(
+                f"  run {r} workers 1 (serial, torch threads {torch.get_num_threads()}): "
+                f"{serial[-1]:.1f} s, {n / serial[-1]:.0f} titles/s, load1 {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            encoder = Encoder(max_length=max_length)
+            start = time.perf_counter()
             embed_on_ray(encoder, texts, pool, lambda k: None)
             got = encoder.embed(texts)
             sharded.append(time.perf_counter() - start)
-            same = bool(np.array_equal(got, reference))
             print(
-                f"  workers 2 (sharded, 1 thread each) run {r}: {sharded[-1]:.1f} s, "
-                f"{n / sharded[-1]:.0f} titles/s, vectors equal serial: {same}",
+                f"  run {r} workers 2 (sharded, 1 thread each): {sharded[-1]:.1f} s, "
+                f"{n / sharded[-1]:.0f} titles/s, load1 {os.getloadavg()[0]:.1f}, "
+                f"vectors equal serial: {bool(np.array_equal(got, reference))}",
                 flush=True,
             )
     finally:
@@ -108,9 +116,9 @@ def bench_embed(n: int, repeats: int, max_length: int) -> None:
         ray.shutdown()
     s, p = statistics.median(serial), statistics.median(sharded)
     print(
-        f"embed median of {repeats}: workers 1 {s:.1f} s ({n / s:.0f} titles/s), "
-        f"workers 2 {p:.1f} s ({n / p:.0f} titles/s), speed-up {s / p:.2f}x; "
-        f"per worker {n / p / 2:.0f} titles/s"
+        f"embed median of {repeats}: workers 1 {s:.1f} s ({n / s:.0f} titles/s), workers 2 {p:.1f} s "
+        f"({n / p:.0f} titles/s), speed-up {s / p:.2f}x (runs: {min(serial):.1f}-{max(serial):.1f} s "
+        f"vs {min(sharded):.1f}-{max(sharded):.1f} s); per worker {n / p / 2:.0f} titles/s"
     )
 
 
@@ -175,6 +183,7 @@ def main() -> None:
     e.add_argument("--titles", type=int, default=4000)
     e.add_argument("--repeats", type=int, default=3)
     e.add_argument("--max-length", type=int, default=64)
+    e.add_argument("--shard", type=int, default=2048)
     g = sub.add_parser("grid")
     g.add_argument("--strategies", type=int, default=4)
     g.add_argument("--seeds", type=int, default=4)
@@ -188,7 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     header()
     if args.what == "embed":
-        bench_embed(args.titles, args.repeats, args.max_length)
+        bench_embed(args.titles, args.repeats, args.max_length, args.shard)
     elif args.what == "grid":
         bench_grid(args.strategies, args.seeds, args.cycles, args.query_size, args.repeats)
     else:

@@ -251,6 +251,7 @@ def test_user_errors_are_one_line_and_exit_2(small, serial, tmp_path):
         (["--ray-address", "nowhere"], "is not HOST:PORT"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--workers", "2", "--cpus-per-worker", "0"], "--cpus-per-worker must be at least 1"),
+        (["--workers", str(2 * (os.cpu_count() or 1))], "CPUs; this machine has"),
     ]
     for extra, message in cases:
         result = alloop("run", "--data", str(small), *GRID, "--out", str(tmp_path / "x"), *extra)

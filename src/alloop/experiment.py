@@ -200,11 +200,9 @@ def run_experiment(
         raise AlloopError(f"--cpus-per-worker must be at least 1, got {cpus_per_worker}")
     on_ray = (workers or 1) > 1 or ray_address is not None
     if on_ray:  # before any slow work or any file: a missing Ray or a bad address is one line
-        from alloop.experiment_ray import check_address, require_ray
+        from alloop.experiment_ray import check_request
 
-        require_ray()
-        if ray_address is not None:
-            check_address(ray_address)
+        check_request(workers, ray_address, cpus_per_worker)
     if not resume and (out / "results.db").exists():
         raise AlloopError(
             f"{out} already holds a run; continue it with --resume {out} or choose another --out"

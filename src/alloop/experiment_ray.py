@@ -143,6 +143,21 @@ def unique_texts(data: TextDataset) -> list[str]:
     return list(dict.fromkeys(data.pool_texts + data.test_texts))
 
 
+def check_request(workers: int | None, address: str | None, cpus_per_worker: int | None) -> None:
+    """Everything about a Ray run that can be refused before any slow work or any file is written:
+    a missing Ray, an unreachable address, more CPUs than this machine has for a local Ray."""
+    require_ray()
+    if address is not None:
+        check_address(address)
+        return
+    cpus = cpus_per_worker or default_cpus_per_worker(workers, address)
+    if (workers or 1) * cpus > (os.cpu_count() or 1):
+        raise AlloopError(
+            f"--workers {workers} x --cpus-per-worker {cpus} needs {(workers or 1) * cpus} CPUs; this "
+            f"machine has {os.cpu_count()} (to use more, join a cluster with --ray-address)"
+        )
+
+
 def check_address(address: str) -> None:
     """Refuse an unreachable ``--ray-address`` in seconds (``ray.init`` would retry for minutes)."""
     if address in ("auto", "local"):
@@ -172,7 +187,6 @@ def connect(workers: int | None, address: str | None, cpus_per_worker: int) -> b
         return False
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     if address is not None:
-        check_address(address)
         try:
             ray.init(address=address, **quiet)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -234,9 +248,16 @@ def run_grid_on_ray(
     import ray
 
     cpus = cpus_per_worker or default_cpus_per_worker(workers, address)
+    check_request(workers, address, cpus_per_worker)
     connected = connect(workers, address, cpus)
     try:
-        n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
+        available = int(ray.cluster_resources().get("CPU", 0))
+        n_workers = workers or max(1, available // cpus)
+        if n_workers * cpus > available:  # workers that can never be placed would wait forever
+            raise AlloopError(
+                f"{n_workers} workers x {cpus} CPUs need {n_workers * cpus} CPUs; the Ray cluster has "
+                f"{available}: lower --workers or --cpus-per-worker"
+            )
         gpus = ray.cluster_resources().get("GPU", 0.0)
         uses_gpu = config.model.classifier != "tfidf" and gpus > 0 and config.model.device != "cpu"
         actor = ray.remote(GridWorker).options(
