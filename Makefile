@@ -12,7 +12,7 @@ TORCH ?= torch==2.13.0
 $(BIN)/alloop: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[dev]"
+	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[dev,ray]"
 	touch $@
 
 install: $(BIN)/alloop

@@ -76,9 +76,10 @@ class RichObserver:
     """One progress bar over the whole strategy x seed grid, with an ETA and the current
     strategy, seed and cycle; a per-cycle table as the cycles finish."""
 
-    def __init__(self, config: RunConfig, console: Console):
+    def __init__(self, config: RunConfig, console: Console, parallel: bool = False):
         self.config = config
         self.console = console
+        self.parallel = parallel  # pairs run side by side on Ray: every line names its pair
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -105,6 +106,11 @@ class RichObserver:
         self.per_pair = self._cycles_per_pair(len(data.pool_texts))
         total = self.per_pair * len(self.config.strategies) * self.config.seeds
         self.overall = self.progress.add_task("starting", total=total)
+        if self.parallel:  # one table for every pair, its lines in the order cycles finish
+            self.console.print(
+                f"{'strategy':>16} {'seed':>4} {'cycle':>5} {'labels':>7} {'macro-F1':>9} {'accuracy':>9}"
+                f" {'fit s':>7} {'score s':>8}"
+            )
 
     def _cycles_per_pair(self, pool_size: int) -> int:
         """Cycles one (strategy, seed) runs at most: the bar's unit of work."""
@@ -129,11 +135,16 @@ class RichObserver:
             f"seed {seed}: full-pool ceiling macro-F1 [bold]{scores.macro_f1:.4f}[/] ({seconds:.1f} s)"
         )
 
+    def retrying(self, what: str, next_cycle: int, reason: str) -> None:
+        self.console.print(f"[yellow]worker lost[/] ({reason}); {what} runs again from cycle {next_cycle}")
+
     def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None:
         if self.overall is not None and done_cycles:
             self.progress.advance(self.overall, min(done_cycles, self.per_pair))
         if done_cycles:
             self.console.print(f"[dim]{strategy} (seed {seed}): {done_cycles} cycles already stored[/]")
+        if self.parallel:
+            return
         self.console.rule(f"[bold]{strategy}[/] (seed {seed})")
         self.console.print(
             f"{'cycle':>5} {'labels':>7} {'macro-F1':>9} {'accuracy':>9} {'fit s':>7} {'score s':>8}"
@@ -151,6 +162,8 @@ class RichObserver:
         )
         if r.stop_reason:
             line += f"  [dim]stop: {r.stop_reason}[/]"
+        if self.parallel:
+            line = f"{strategy:>16} {seed:>4} " + line
         self.console.print(line)
         self._describe(strategy, seed, r.cycle + 1)
         if self.overall is not None:
@@ -340,6 +353,29 @@ def run(
         int | None,
         typer.Option(help="torch CPU threads. [default: torch's choice, one per core]"),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Run this many (strategy, seed) pairs at once, and embed the pool in shards, on a Ray "
+            "started for the run (pip install 'alloop\\[ray]'); results equal a serial run's. Default: 1, "
+            "no Ray; with --ray-address, as many as the cluster's CPUs allow."
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RAY_ADDRESS",
+            help="Join this running Ray cluster (HOST:PORT as `ray start --head` prints it, "
+            "ray://HOST:PORT, or auto) instead of starting one.",
+        ),
+    ] = None,
+    cpus_per_worker: Annotated[
+        int | None,
+        typer.Option(
+            help="CPUs each Ray worker asks for; its torch threads follow. Default: this machine's "
+            "cores shared out among --workers; 1 on a cluster."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
     config: Annotated[
         Path | None,
@@ -364,7 +400,11 @@ def run(
 
         torch.set_num_threads(threads)
     if resume is not None:
-        given = [name for name in given_on_command_line(ctx) if name not in ("resume", "threads")]
+        given = [
+            name
+            for name in given_on_command_line(ctx)
+            if name not in ("resume", "threads", "workers", "ray_address", "cpus_per_worker")
+        ]
         if given:
             raise AlloopError(
                 f"--resume continues with the run's saved config; drop --{given[0].replace('_', '-')}"
@@ -412,9 +452,18 @@ def run(
         out_dir = out or default_out_dir()
         check_output_dir(out_dir, "--out")
     console = Console()
-    observer = RichObserver(run_config, console) if console.is_terminal else PlainObserver()
+    parallel = (workers or 1) > 1 or ray_address is not None
+    observer = RichObserver(run_config, console, parallel) if console.is_terminal else PlainObserver()
     with observer:
-        report = run_experiment(run_config, out_dir, observer, resume=resume is not None)
+        report = run_experiment(
+            run_config,
+            out_dir,
+            observer,
+            resume=resume is not None,
+            workers=workers,
+            ray_address=ray_address,
+            cpus_per_worker=cpus_per_worker,
+        )
     console.print(_summary_table(out_dir))
     _print_verdict(console, out_dir)
     console.print(

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from alloop.options import DEFAULT_CYCLES, DEFAULT_QUERY_SIZE, DEFAULT_SEEDS
 from alloop.oracle import SimulatedOracle
 from alloop.report import render_report
 from alloop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
-from alloop.store import ResultStore
+from alloop.store import ResultStore, ResumePoint
 from alloop.strategies import (
     NEAR_DUPLICATE_THRESHOLD,
     SEED_STRATEGIES,
@@ -151,6 +151,8 @@ class Observer(Protocol):
 
     def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None: ...
 
+    def retrying(self, what: str, next_cycle: int, reason: str) -> None: ...
+
 
 class QuietObserver:
     def loaded(self, data: TextDataset) -> None:
@@ -166,6 +168,9 @@ class QuietObserver:
         pass
 
     def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None:
+        pass
+
+    def retrying(self, what: str, next_cycle: int, reason: str) -> None:
         pass
 
 
@@ -191,10 +196,27 @@ def run_experiment(
     observer: Observer | None = None,
     resume: bool = False,
     load: Callable[..., TextDataset] = load_dataset,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    cpus_per_worker: int | None = None,
 ) -> Path:
-    """Run (or, with ``resume``, finish) the grid of ``config`` in ``out``; returns report.html."""
+    """Run (or, with ``resume``, finish) the grid of ``config`` in ``out``; returns report.html.
+
+    ``workers`` > 1 or a ``ray_address`` runs the (strategy, seed) pairs on Ray workers
+    (``alloop.experiment_ray``); this process stays the only writer of results.db, and the
+    results equal the serial run's. One worker (the default) without an address never imports Ray.
+    """
     observer = observer or QuietObserver()
     config.validate()
+    if workers is not None and workers < 1:
+        raise AlloopError(f"--workers must be at least 1, got {workers}")
+    if cpus_per_worker is not None and cpus_per_worker < 1:
+        raise AlloopError(f"--cpus-per-worker must be at least 1, got {cpus_per_worker}")
+    on_ray = (workers or 1) > 1 or ray_address is not None
+    if on_ray:  # before any slow work or any file: a missing Ray or a bad address is one line
+        from alloop.experiment_ray import check_request
+
+        check_request(workers, ray_address, cpus_per_worker)
     if not resume and (out / "results.db").exists():
         raise AlloopError(
             f"{out} already holds a run; continue it with --resume {out} or choose another --out"
@@ -217,28 +239,44 @@ def run_experiment(
     try:
         if not resume:
             _save_meta(store, config, data, out)
-        first = make_classifier(config.seed)
-        if isinstance(first, Precomputes):  # e.g. embed once, with a progress bar, up front
-            texts = data.pool_texts + data.test_texts
-            first.precompute(texts, observer.task("embedding pool + test", len(texts)))
-        for seed in config.seed_list:
-            _run_seed(config, data, seed, make_classifier, store, observer)
+        if on_ray:
+            from alloop.experiment_ray import run_grid_on_ray
+
+            run_grid_on_ray(
+                config, data, make_classifier, store, observer, workers, ray_address, cpus_per_worker
+            )
+        else:
+            first = make_classifier(config.seed)
+            if isinstance(first, Precomputes):  # e.g. embed once, with a progress bar, up front
+                texts = data.pool_texts + data.test_texts
+                first.precompute(texts, observer.task("embedding pool + test", len(texts)))
+            for seed in config.seed_list:
+                _run_seed(config, data, seed, make_classifier, store, observer)
     finally:
         store.close()
     return render_report(out)
 
 
-def _run_seed(
+@dataclass(frozen=True)
+class SeedSetup:
+    """What every strategy of one seed starts from: the initial set and the stop set."""
+
+    seed: int
+    initial: np.ndarray
+    stop_set: np.ndarray
+
+
+def prepare_seed(
     config: RunConfig,
     data: TextDataset,
     seed: int,
     make_classifier: Callable[[int], Classifier],
     store: ResultStore,
-    observer: Observer,
-) -> None:
-    oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
+) -> SeedSetup:
+    """The seed's initial set (drawn and stored once, read back on resume) and its stop set."""
     stored = store.initial(seed)
     if stored is None:
+        oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
         embeddings = None
         if config.initial_strategy == "kmeans":
             embedder = make_classifier(seed)
@@ -254,15 +292,68 @@ def _run_seed(
     n_pool = len(data.pool_texts)
     stop_rng = np.random.default_rng([seed, 1])
     stop_set = np.sort(stop_rng.choice(n_pool, min(config.stop_set_size, n_pool), replace=False))
+    return SeedSetup(seed, initial, stop_set)
+
+
+def full_pool_ceiling(
+    data: TextDataset, seed: int, make_classifier: Callable[[int], Any]
+) -> tuple[Scores, float]:
+    """The same classifier trained once on the whole pool: the F1 the report compares to."""
+    start = time.perf_counter()
+    model = with_pool(make_classifier(seed), data.pool_texts).fit(data.pool_texts, data.pool_labels)
+    scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
+    return scores, time.perf_counter() - start
+
+
+def run_pair(
+    config: RunConfig,
+    data: TextDataset,
+    setup: SeedSetup,
+    strategy: str,
+    make_classifier: Callable[[int], Any],
+    point: ResumePoint | None,
+) -> Iterator[tuple[CycleResult, dict[str, Any]]]:
+    """One (strategy, seed) pair from its start or from ``point``: each finished cycle with the
+    strategy RNG's state after it. The serial loop and the Ray workers both run pairs this way."""
+    seed = setup.seed
+    learner = ActiveLearner(
+        make_classifier(seed),
+        config.strategy(strategy),
+        SimulatedOracle(data.pool_ids, data.pool_labels),
+        data.pool_texts,
+        data.pool_ids,
+        data.test_texts,
+        data.test_labels,
+        data.classes,
+        query_size=config.query_size,
+        stopping=config.stopping(),
+        seed=seed,
+        stop_set=setup.stop_set,
+        pool_subsample=config.pool_subsample,
+    )
+    if point is None:
+        results = learner.run(setup.initial)
+    else:
+        history = History(point.f1_history, point.kappa_history, point.stop_predictions)
+        results = learner.resume(point.positions, point.labels, point.next_cycle, point.rng_state, history)
+    for result in results:
+        yield result, learner.rng_state()
+
+
+def _run_seed(
+    config: RunConfig,
+    data: TextDataset,
+    seed: int,
+    make_classifier: Callable[[int], Any],
+    store: ResultStore,
+    observer: Observer,
+) -> None:
+    setup = prepare_seed(config, data, seed, make_classifier, store)
     if config.ceiling and not store.has_ceiling(seed):
-        model = with_pool(make_classifier(seed), data.pool_texts)
         # the split and the classifier are the same for every seed; a fit that ignores the seed
         # gives the same full-pool model, so it is trained once and its scores shared
-        if fit_depends_on_seed(model) or not store.share_ceiling(seed):
-            start = time.perf_counter()
-            model.fit(data.pool_texts, data.pool_labels)
-            scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
-            seconds = time.perf_counter() - start
+        if fit_depends_on_seed(make_classifier(seed)) or not store.share_ceiling(seed):
+            scores, seconds = full_pool_ceiling(data, seed, make_classifier)
             store.save_ceiling(seed, len(data.pool_texts), scores, seconds)
             observer.ceiling_done(seed, scores, seconds)
     for name in config.strategies:
@@ -270,36 +361,15 @@ def _run_seed(
         observer.strategy_started(name, seed, point.next_cycle if point else 0)
         if point is not None and point.done:
             continue
-        learner = ActiveLearner(
-            make_classifier(seed),
-            config.strategy(name),
-            data.pool_texts,
-            pool_ids=data.pool_ids,
-            oracle=oracle,
-            test_texts=data.test_texts,
-            test_labels=data.test_labels,
-            classes=data.classes,
-            query_size=config.query_size,
-            stopping=config.stopping(),
-            seed=seed,
-            stop_set=stop_set,
-            pool_subsample=config.pool_subsample,
-        )
-        if point is None:
-            results = learner.run(initial)
-        else:
-            history = History(point.f1_history, point.kappa_history, point.stop_predictions)
-            results = learner.resume(
-                point.positions, point.labels, point.next_cycle, point.rng_state, history
-            )
-        for result in results:
-            _save_cycle(store, name, seed, result, learner.rng_state())
+        for result, rng_state in run_pair(config, data, setup, name, make_classifier, point):
+            save_cycle(store, name, seed, result, rng_state)
             observer.cycle_done(name, seed, result)
 
 
-def _save_cycle(
+def save_cycle(
     store: ResultStore, strategy: str, seed: int, r: CycleResult, rng_state: dict[str, Any]
 ) -> None:
+    """One finished cycle into results.db, in one transaction (only ever called by the driver)."""
     metrics = {
         **r.scores.as_dict(),
         "n_labelled": r.n_labelled,

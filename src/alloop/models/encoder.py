@@ -172,6 +172,17 @@ class Encoder:
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """Mean-pooled, L2-normalised embeddings from the pretrained weights (float32 values of
         float16-rounded vectors), cached per text in memory and, if configured, on disk."""
+        missing = self.missing(texts, progress)
+        for start in range(0, len(missing), EMBED_CHUNK):
+            chunk = missing[start : start + EMBED_CHUNK]
+            self.store(chunk, encode(self, self.model, chunk, progress))
+        return self._gather(np.fromiter((self._row[t] for t in texts), dtype=np.int64, count=len(texts)))
+
+    def missing(self, texts: Sequence[str], progress: Progress | None = None) -> list[str]:
+        """The distinct texts (first-seen order) with no vector in memory or in the on-disk cache;
+        those found on disk are loaded into memory on the way. ``embed`` encodes them
+        ``EMBED_CHUNK`` at a time; the sharded pass (``alloop.experiment_ray``) hands out the very
+        same chunks to its workers, so both compute the same vectors."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._row))
         if missing and self.cache is not None:
             absent: list[str] = []
@@ -183,13 +194,22 @@ class Encoder:
                 if progress and found.any():
                     progress(int(found.sum()))
             missing = absent
-        for start in range(0, len(missing), EMBED_CHUNK):
-            chunk = missing[start : start + EMBED_CHUNK]
-            fresh = encode(self, self.model, chunk, progress).astype(np.float16)
-            if self.cache is not None:
-                self.cache.put(chunk, fresh)
-            self._append(chunk, fresh)
-        return self._gather(np.fromiter((self._row[t] for t in texts), dtype=np.int64, count=len(texts)))
+        return missing
+
+    def store(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Keep freshly encoded vectors of texts not held yet: rounded to float16, written to the
+        on-disk cache (one transaction) and to memory."""
+        fresh = np.asarray(vectors).astype(np.float16)
+        if self.cache is not None:
+            self.cache.put(texts, fresh)
+        self._append(texts, fresh)
+
+    def preload(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Hold vectors computed elsewhere (a Ray worker's copy of the driver's) in memory only;
+        texts already held are left as they are."""
+        first = {t: i for i, t in reversed(list(enumerate(texts))) if t not in self._row}
+        keep = sorted(first.values())
+        self._append([texts[i] for i in keep], np.asarray(vectors)[keep].astype(np.float16))
 
     def _append(self, texts: list[str], vectors: np.ndarray) -> None:
         """Add rows to the in-memory store, a new block when the last is full (nothing is copied,
