@@ -349,13 +349,18 @@ def _run_seed(
     observer: Observer,
 ) -> None:
     setup = prepare_seed(config, data, seed, make_classifier, store)
-    if config.ceiling and not store.has_ceiling(seed):
-        # the split and the classifier are the same for every seed; a fit that ignores the seed
-        # gives the same full-pool model, so it is trained once and its scores shared
-        if fit_depends_on_seed(make_classifier(seed)) or not store.share_ceiling(seed):
-            scores, seconds = full_pool_ceiling(data, seed, make_classifier)
-            store.save_ceiling(seed, len(data.pool_texts), scores, seconds)
-            observer.ceiling_done(seed, scores, seconds)
+    # the split and the classifier are the same for every seed; a fit that ignores the seed gives
+    # the same full-pool model, so it is trained once and its scores shared
+    shared = (
+        config.ceiling
+        and not store.has_ceiling(seed)
+        and not fit_depends_on_seed(make_classifier(seed))
+        and store.share_ceiling(seed)
+    )
+    if config.ceiling and not shared and not store.has_ceiling(seed):
+        scores, seconds = full_pool_ceiling(data, seed, make_classifier)
+        store.save_ceiling(seed, len(data.pool_texts), scores, seconds)
+        observer.ceiling_done(seed, scores, seconds)
     for name in config.strategies:
         point = store.resume_point(name, seed)
         observer.strategy_started(name, seed, point.next_cycle if point else 0)
