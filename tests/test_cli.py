@@ -135,7 +135,7 @@ def test_run_tiny_bert_fine_tune(amazon_small, tmp_path):
         "run", "--seeds", "1", "--data", str(small), "--classifier", "bert", "--max-steps", "2",
         "--batch-size", "8",
         "--strategy", "margin", "--strategy", "random", "--initial", "40", "--query-size", "10",
-        "--cycles", "1", "--max-length", "32", "--out", str(out),
+        "--cycles", "1", "--max-length", "32", "--no-ceiling", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     check_outputs(out, source, ["margin", "random"], cycles=1, query=10)
@@ -170,7 +170,10 @@ def tiny_csv(tmp_path_factory) -> Path:
         (["--data", "{tiny}", "--precision", "int4"], "unknown --precision"),
         (["--data", "{tiny}", "--query-size", "5", "--pool-subsample", "3"], "--pool-subsample"),
         (["--data", "{tiny}", "--threads", "0"], "--threads"),
-        (["--data", "{tiny}", "--classifier", "bert-frozen", "--cache-dir", "{bad}/x"], "--no-cache"),
+        (
+            ["--data", "{tiny}", "--classifier", "bert-frozen", "--initial", "4", "--cache-dir", "{bad}/x"],
+            "--no-cache",
+        ),
     ],
 )
 def test_bad_input_one_line_exit_2_no_traceback(tiny_csv, tmp_path, args, message):

@@ -2,8 +2,8 @@
 
 On a CPU without AVX512-BF16 or AMX, PyTorch emulates bfloat16: a 1024x1024 matmul ran 45x
 slower than fp32 on this project's AVX2-only machine (bench/README.md), 140x on another.
-``resolve_precision`` falls back to fp32 there, with a note.
-Kept free of a top-level torch import: the CLI reads ``PRECISIONS`` at start-up.
+``resolve_precision`` falls back to fp32 there, with a note. Kept free of a top-level torch
+import: the CLI reads ``PRECISIONS`` at start-up.
 """
 
 from __future__ import annotations
