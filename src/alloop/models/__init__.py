@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-CLASSIFIER_TYPES: dict[str, str] = {
+CLASSIFIER_TYPES: dict[str, str | type] = {
     "tfidf": "TfidfClassifier",
     "bert-frozen": "FrozenEncoderClassifier",
     "hybrid": "HybridClassifier",
@@ -50,8 +50,9 @@ CLASSIFIERS = tuple(CLASSIFIER_TYPES)
 
 
 def classifier_type(name: str) -> type:
-    """The class behind ``--classifier name``."""
-    return __getattr__(CLASSIFIER_TYPES[name])
+    """The class behind ``--classifier name`` (a registered class, or the name of one to import)."""
+    entry = CLASSIFIER_TYPES[name]
+    return entry if isinstance(entry, type) else __getattr__(entry)
 
 
 DEFAULT_CLASSIFIER = "hybrid"
