@@ -13,23 +13,11 @@ import pytest
 import scipy.sparse as sp
 from label_support import small_amazon
 from test_cli import alloop
+from test_models import LABELS, TEXTS
 
 from alloop.models import HybridClassifier, ModelConfig, TfidfClassifier, classifier_factory
 from alloop.models.base import LearnsFromPool, fit_depends_on_seed, with_pool
 from alloop.models.hybrid import NgramFeatures
-
-TEXTS = [
-    "stainless steel kitchen knife set",
-    "non-stick frying pan 28cm",
-    "ceramic dinner plates pack of 6",
-    "running shoes for men breathable",
-    "women's trail running sneakers",
-    "leather formal shoes black",
-    "bluetooth wireless earbuds",
-    "4k smart led television 55 inch",
-    "noise cancelling over-ear headphones",
-]
-LABELS = np.array([0, 0, 0, 1, 1, 1, 3, 3, 3])  # class 2 never labelled
 
 
 class HashEncoder:

@@ -28,7 +28,23 @@ def fit_linear_head(
     return LogisticRegression(C=C, solver="newton-cg", max_iter=2000, random_state=seed).fit(features, labels)
 
 
-class FrozenEncoderClassifier:
+class FrozenEmbeddings:
+    """What every classifier on a frozen, shared encoder gives: its cached embeddings (for the
+    diversity strategies and the k-means cold start) and one up-front pass to fill the cache."""
+
+    encoder: Encoder
+    progress: Progress | None = None
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Frozen embeddings (cached in the shared encoder); also what diversity strategies use."""
+        return self.encoder.embed(texts, progress or self.progress)
+
+    def precompute(self, texts: Sequence[str], progress: Progress | None = None) -> None:
+        """Embed ``texts`` once (cached), so training and scoring them later costs no encoder pass."""
+        self.encoder.embed(texts, progress)
+
+
+class FrozenEncoderClassifier(FrozenEmbeddings):
     """Mean-pooled embeddings of a frozen encoder, and a logistic-regression head."""
 
     seed_dependent_fit = False  # a convex head solved exactly: the seed does not change the fit
@@ -41,14 +57,6 @@ class FrozenEncoderClassifier:
         self.progress: Progress | None = None
         self._head: LogisticRegression | None = None
         self._seen: np.ndarray | None = None
-
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Frozen embeddings (cached in the shared encoder); also what diversity strategies use."""
-        return self.encoder.embed(texts, progress or self.progress)
-
-    def precompute(self, texts: Sequence[str], progress: Progress | None = None) -> None:
-        """Embed ``texts`` once (cached), so training and scoring them later costs no encoder pass."""
-        self.encoder.embed(texts, progress)
 
     def fit(self, texts: Sequence[str], labels: np.ndarray) -> FrozenEncoderClassifier:
         labels = check_fit_input(texts, labels, self.n_classes)

@@ -23,6 +23,7 @@ from sklearn.preprocessing import normalize
 
 from alloop.models.base import check_fit_input, constant_proba, expand_proba
 from alloop.models.encoder import Encoder, Progress
+from alloop.models.frozen import FrozenEmbeddings
 
 EMBEDDING_WEIGHT = 1.0
 """Norm of the embedding block next to the unit-norm n-gram block. Measured on a validation split
@@ -109,7 +110,7 @@ class NgramFeatures:
         return self._matrix[rows]
 
 
-class HybridClassifier:
+class HybridClassifier(FrozenEmbeddings):
     """Logistic regression on ``[n-gram TF-IDF | embedding_weight x frozen embedding]``.
 
     ``embed`` returns the frozen embeddings (cached in the shared encoder), which is what the
@@ -141,14 +142,6 @@ class HybridClassifier:
         """Learn the n-gram vocabulary from the unlabelled pool (the loop calls this once)."""
         self.features.fit(texts)
         return self
-
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Frozen embeddings of the shared encoder (L2-normalised)."""
-        return self.encoder.embed(texts, progress or self.progress)
-
-    def precompute(self, texts: Sequence[str], progress: Progress | None = None) -> None:
-        """Embed ``texts`` once (cached), so training and scoring them later costs no encoder pass."""
-        self.encoder.embed(texts, progress)
 
     def _blocks(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
         return self.features.transform(texts), self.embedding_weight * self.embed(texts)
