@@ -97,3 +97,21 @@ class Server:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the real ``alloop`` entry point in process (it turns errors into one line and exit
+    code 2): the exit code, stdout and stderr."""
+    from alloop.cli import main
+
+    old = sys.argv
+    sys.argv = ["alloop", *args]
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = old
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

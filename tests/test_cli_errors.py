@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from label_support import run_main
 
-from alloop.cli import main
 from alloop.label.project import open_project
 from alloop.label.store import LabelStore
 
@@ -251,20 +250,6 @@ def _files(*folders: Path) -> set[str]:
     return {str(p) for folder in folders for p in folder.rglob("*")}
 
 
-def _main(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[int, str, str]:
-    old = sys.argv
-    sys.argv = ["alloop", *args]
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_the_table_is_large_and_covers_every_command():
     assert len(CASES) >= 60
     commands = {args[0] for args, _ in CASES}
@@ -282,7 +267,7 @@ def test_malformed_input_is_one_line_exit_2_and_creates_nothing(
     args = [a.format(**world, cwd=cwd) for a in args]
     root = Path(world["tiny"]).parent
     before = _files(root, cwd)
-    code, out, err = _main(capsys, args)
+    code, out, err = run_main(capsys, *args)
     assert code == 2, out + err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -299,7 +284,7 @@ def test_a_strategy_given_as_a_string_in_toml_runs(world, tmp_path, monkeypatch,
     monkeypatch.setenv("COLUMNS", "200")
     out = tmp_path / "run"
     args = ["run", "--config", str(config), "--data", world["tiny"], "--no-ceiling", "--cycles", "1"]
-    code, _, err = _main(capsys, [*args, "--initial", "6", "--query-size", "3", "--out", str(out)])
+    code, _, err = run_main(capsys, *args, "--initial", "6", "--query-size", "3", "--out", str(out))
     assert code == 0, err
     assert json.loads((out / "config.json").read_text())["config"]["strategies"] == ["margin"]
 
@@ -314,7 +299,7 @@ def test_predict_warns_when_every_final_label_is_one_class(world, tmp_path, caps
     store.close()
     out = tmp_path / "pred.csv"
     args = ["predict", "--project", str(tmp_path / "p"), "--data", world["tiny"], "--out", str(out)]
-    code, _, err = _main(capsys, args)
+    code, _, err = run_main(capsys, *args)
     assert code == 0, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "'kitchen'" in lines[0], err

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from label_support import small_amazon
+from label_support import run_main, small_amazon
 
-from alloop.cli import main
 from alloop.label.project import open_project
 from alloop.label.store import LabelStore
 
-
-def alloop(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the real entry point in process (it turns errors into one line and exit code 2)."""
-    old = sys.argv
-    sys.argv = ["alloop", *args]
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return code, out.out, out.err
+alloop = run_main
 
 
 @pytest.fixture(scope="module")
