@@ -27,6 +27,9 @@ from alloop.label.config import LabelConfig
 
 DB_NAME = "label.db"
 STATUSES = ("label", "skip", "unsure")
+ROLES = ("annotator", "reviewer")
+SOURCES = ("queue", "search", "import")
+"""Where a label came from: the handed-out queue, the page's search box, `alloop import-labels`."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
@@ -49,7 +52,22 @@ CREATE TABLE IF NOT EXISTS labels (
 );
 CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (annotator, seq);
 CREATE INDEX IF NOT EXISTS labels_by_global_seq ON labels (seq);
+CREATE TABLE IF NOT EXISTS adjudications (
+    pos INTEGER PRIMARY KEY REFERENCES items(pos), label TEXT NOT NULL,
+    reviewer INTEGER NOT NULL REFERENCES annotators(id), decided_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
 """
+COLUMNS: dict[str, dict[str, str]] = {
+    "annotators": {"role": "TEXT NOT NULL DEFAULT 'annotator'"},
+    "labels": {
+        "source": "TEXT NOT NULL DEFAULT 'queue'",
+        "suggestion": "TEXT",
+        "suggestion_p": "REAL",
+    },
+}
+"""Columns added after the first release: created on a new project, added to an older
+``label.db`` when it is opened (``ALTER TABLE ... ADD COLUMN``), so old projects keep working."""
+LABEL_COLUMNS = "pos, annotator, status, label, created_at, updated_at, seq, source, suggestion, suggestion_p"
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,10 @@ class LabelRow:
     created_at: str
     updated_at: str
     seq: int
+    source: str = "queue"
+    suggestion: str | None = None
+    """the model's suggested label shown with the item when it was answered (None: none shown)"""
+    suggestion_p: float | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +139,11 @@ class LabelStore:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+            for table, columns in COLUMNS.items():
+                have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                for name, declaration in columns.items():
+                    if name not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
     @classmethod
     def open(cls, project: Path, create: bool = False) -> LabelStore:
@@ -237,24 +264,38 @@ class LabelStore:
             db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (pos, annotator, time.time()))
 
     # -- labels -------------------------------------------------------------------------------
-    def put_label(self, pos: int, annotator: int, status: str, label: str | None) -> LabelRow:
+    def put_label(
+        self,
+        pos: int,
+        annotator: int,
+        status: str,
+        label: str | None,
+        *,
+        source: str = "queue",
+        suggestion: str | None = None,
+        suggestion_p: float | None = None,
+    ) -> LabelRow:
         """Insert or replace this annotator's answer on ``pos`` and release the assignment, in
         one committed transaction. Unique per (item, annotator): a retried POST or an edit
         updates the row, never adds a second one."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}")
         stamp = now_iso()
         with self.transaction() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM labels").fetchone()[0]
             db.execute(
-                "INSERT INTO labels VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pos, annotator) DO UPDATE "
+                f"INSERT INTO labels ({LABEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (pos, annotator) DO UPDATE "
                 "SET status = excluded.status, label = excluded.label, updated_at = excluded.updated_at, "
-                "seq = excluded.seq",
-                (pos, annotator, status, label, stamp, stamp, seq),
+                "seq = excluded.seq, source = excluded.source, suggestion = excluded.suggestion, "
+                "suggestion_p = excluded.suggestion_p",
+                (pos, annotator, status, label, stamp, stamp, seq, source, suggestion, suggestion_p),
             )
             db.execute("DELETE FROM assignments WHERE pos = ? AND annotator = ?", (pos, annotator))
             row = db.execute(
-                "SELECT * FROM labels WHERE pos = ? AND annotator = ?", (pos, annotator)
+                f"SELECT {LABEL_COLUMNS} FROM labels WHERE pos = ? AND annotator = ?", (pos, annotator)
             ).fetchone()
         return LabelRow(*row)
 
@@ -262,7 +303,8 @@ class LabelStore:
         """Delete the annotator's latest answer and hand the item back to them."""
         with self.transaction() as db:
             row = db.execute(
-                "SELECT * FROM labels WHERE annotator = ? ORDER BY seq DESC LIMIT 1", (annotator,)
+                f"SELECT {LABEL_COLUMNS} FROM labels WHERE annotator = ? ORDER BY seq DESC LIMIT 1",
+                (annotator,),
             ).fetchone()
             if row is None:
                 return None
@@ -274,15 +316,18 @@ class LabelStore:
         return LabelRow(*row)
 
     def label_rows(self) -> list[LabelRow]:
-        return [LabelRow(*r) for r in self._query("SELECT * FROM labels ORDER BY seq")]
+        return [LabelRow(*r) for r in self._query(f"SELECT {LABEL_COLUMNS} FROM labels ORDER BY seq")]
 
     def label_of(self, pos: int, annotator: int) -> LabelRow | None:
-        rows = self._query("SELECT * FROM labels WHERE pos = ? AND annotator = ?", (pos, annotator))
+        rows = self._query(
+            f"SELECT {LABEL_COLUMNS} FROM labels WHERE pos = ? AND annotator = ?", (pos, annotator)
+        )
         return LabelRow(*rows[0]) if rows else None
 
     def recent(self, annotator: int, limit: int) -> list[LabelRow]:
         rows = self._query(
-            "SELECT * FROM labels WHERE annotator = ? ORDER BY seq DESC LIMIT ?", (annotator, limit)
+            f"SELECT {LABEL_COLUMNS} FROM labels WHERE annotator = ? ORDER BY seq DESC LIMIT ?",
+            (annotator, limit),
         )
         return [LabelRow(*r) for r in rows]
 

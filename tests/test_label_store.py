@@ -1,0 +1,50 @@
+"""label.db's schema: a project made before a column existed opens and keeps its labels."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from alloop.label.store import LabelStore
+
+OLD_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE items (pos INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE, text TEXT NOT NULL,
+    fields TEXT NOT NULL, gold TEXT);
+CREATE TABLE annotators (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+    token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+CREATE TABLE assignments (pos INTEGER NOT NULL, annotator INTEGER NOT NULL, handed_at REAL NOT NULL,
+    PRIMARY KEY (pos, annotator));
+CREATE TABLE labels (pos INTEGER NOT NULL, annotator INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('label', 'skip', 'unsure')), label TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (pos, annotator));
+INSERT INTO items VALUES (0, 'a', 'red shoe', '{}', NULL), (1, 'b', 'blue pen', '{}', NULL);
+INSERT INTO annotators VALUES (1, 'ann', 'x', '2026-01-01');
+INSERT INTO labels VALUES (0, 1, 'label', 'shoes', '2026-01-01', '2026-01-01', 1);
+"""
+
+
+def test_an_older_label_db_gains_the_new_columns_and_keeps_its_labels(tmp_path: Path) -> None:
+    path = tmp_path / "label.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA)
+    store = LabelStore(path)
+    try:
+        (old,) = store.label_rows()
+        assert (old.pos, old.label, old.source, old.suggestion) == (0, "shoes", "queue", None)
+        assert [a.name for a in store.annotators()] == ["ann"]
+        new = store.put_label(1, 1, "label", "pens", source="search", suggestion="pens", suggestion_p=0.7)
+        assert (new.source, new.suggestion, new.suggestion_p) == ("search", "pens", 0.7)
+        assert [r.label for r in store.label_rows()] == ["shoes", "pens"]
+        with pytest.raises(ValueError, match="unknown source"):
+            store.put_label(1, 1, "label", "pens", source="guess")
+    finally:
+        store.close()
+    reopened = LabelStore(path)  # the second open finds the columns there already
+    try:
+        assert [r.source for r in reopened.label_rows()] == ["queue", "search"]
+    finally:
+        reopened.close()
