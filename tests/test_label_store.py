@@ -48,3 +48,33 @@ def test_an_older_label_db_gains_the_new_columns_and_keeps_its_labels(tmp_path: 
         assert [r.source for r in reopened.label_rows()] == ["queue", "search"]
     finally:
         reopened.close()
+
+
+def test_final_labels_take_the_reviewer_over_the_vote_and_leave_ties_open(tmp_path: Path) -> None:
+    from alloop.label.final import final_labels
+
+    store = LabelStore(tmp_path / "label.db")
+    try:
+        with store.transaction() as db:
+            db.executemany(
+                "INSERT INTO items VALUES (?, ?, ?, '{}', NULL)", [(p, f"i{p}", f"t{p}") for p in range(4)]
+            )
+        for name in ("a", "b", "rev"):
+            store.add_annotator(name)
+        assert len(store.items()) == 4
+        a, b, rev = (x.id for x in store.annotators())
+        store.put_label(0, a, "label", "x")
+        store.put_label(0, b, "label", "x")  # agreed: a vote
+        store.put_label(1, a, "label", "x")
+        store.put_label(1, b, "label", "y")  # tie: open until reviewed
+        store.put_label(2, a, "unsure", None)  # unsure only: open
+        store.put_label(3, a, "label", "x")
+        store.put_label(3, b, "label", "y")
+        store.adjudicate(3, rev, "y")  # the tie a reviewer settled
+        final = final_labels(store.label_rows(), store.adjudications())
+        assert (final[0].label, final[0].decided_by, final[0].needs_review) == ("x", "vote", False)
+        assert (final[1].label, final[1].needs_review) == (None, True)
+        assert (final[2].label, final[2].decided_by, final[2].needs_review) == (None, "none", True)
+        assert (final[3].label, final[3].decided_by, final[3].reviewer) == ("y", "adjudication", rev)
+    finally:
+        store.close()

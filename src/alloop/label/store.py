@@ -94,6 +94,17 @@ class LabelRow:
 
 
 @dataclass(frozen=True)
+class Adjudication:
+    """A reviewer's final label for an item; it overrides the annotators' vote."""
+
+    pos: int
+    label: str
+    reviewer: int
+    decided_at: str
+    seq: int
+
+
+@dataclass(frozen=True)
 class Items:
     """The items to label, by position ``pos`` (0..n-1): ids as the user knows them, the text the
     model sees, the fields the page shows, and the optional gold label."""
@@ -334,3 +345,19 @@ class LabelStore:
     def count_labels(self) -> int:
         """Answers with a class (not skips or unsures): what drives retraining."""
         return int(self._query("SELECT COUNT(*) FROM labels WHERE status = 'label'")[0][0])
+
+    # -- adjudications ------------------------------------------------------------------------
+    def adjudicate(self, pos: int, reviewer: int, label: str) -> Adjudication:
+        """Set (or change) the final label of ``pos``, committed before returning."""
+        stamp = now_iso()
+        with self.transaction() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM adjudications").fetchone()[0]
+            db.execute(
+                "INSERT OR REPLACE INTO adjudications VALUES (?, ?, ?, ?, ?)",
+                (pos, label, reviewer, stamp, seq),
+            )
+        return Adjudication(pos, label, reviewer, stamp, seq)
+
+    def adjudications(self) -> dict[int, Adjudication]:
+        rows = self._query("SELECT pos, label, reviewer, decided_at, seq FROM adjudications ORDER BY seq")
+        return {int(r[0]): Adjudication(*r) for r in rows}

@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from alloop.errors import AlloopError
-from alloop.label.agreement import votes
 from alloop.label.config import LabelConfig
+from alloop.label.final import final_labels
 from alloop.label.queue import Estimate, Snapshot, permutation, queue_length
 from alloop.label.store import Items, LabelStore
 from alloop.loop.initial import kmeans_representatives
@@ -44,12 +44,13 @@ class TrainingSet:
 
 
 def training_set(store: LabelStore, n_items: int, label_set: tuple[str, ...]) -> TrainingSet:
-    """Majority-vote labels (ties left out until reviewed) and the still unlabelled positions."""
+    """Final labels (a reviewer's, else the majority; ties left out until reviewed) and the
+    positions no one has given a class yet."""
     code = {label: i for i, label in enumerate(label_set)}
-    final = votes(store.label_rows())
+    final = final_labels(store.label_rows(), store.adjudications())
     chosen = sorted(p for p, v in final.items() if v.label in code)
     labelled = np.zeros(n_items, dtype=bool)
-    labelled[list(final)] = True
+    labelled[[p for p, f in final.items() if f.n_labels or f.decided_by == "adjudication"]] = True
     return TrainingSet(
         positions=np.array(chosen, dtype=np.int64),
         labels=np.array([code[final[p].label] for p in chosen], dtype=np.int64),  # type: ignore[index]
