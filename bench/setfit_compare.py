@@ -13,6 +13,8 @@ scores are macro-F1 on a validation split carved from the pool (stratified 20%, 
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 import time
 
 import numpy as np
@@ -32,7 +34,10 @@ def setfit_predict(
     from setfit import SetFitModel, Trainer, TrainingArguments
 
     model = SetFitModel.from_pretrained(model_path)
+    scratch = tempfile.mkdtemp(prefix="alloop-setfit-")  # its checkpoints, not in the working tree
     args = TrainingArguments(
+        output_dir=scratch,
+        save_strategy="no",
         batch_size=16,
         num_epochs=1,
         num_iterations=iterations,
@@ -42,8 +47,11 @@ def setfit_predict(
     )
     train = Dataset.from_dict({"text": texts, "label": labels.tolist()})
     trainer = Trainer(model=model, args=args, train_dataset=train)
-    trainer.train()
-    return np.asarray(model.predict(queries))
+    try:
+        trainer.train()
+        return np.asarray(model.predict(queries))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> None:
