@@ -11,7 +11,7 @@
   from a measured embedding rate per machine and a measured ``bert`` cycle time (both given).
 
     python bench/ray_grid.py embed --titles 2048 --shard 512 --repeats 3
-    python bench/ray_grid.py grid --strategies 4 --seeds 4 --cycles 10 --per-class 150
+    python bench/ray_grid.py grid --strategies 4 --seeds 4 --cycles 10 --per-class 150 [--classifier hybrid]
     python bench/ray_grid.py project --titles-per-s 267 --bert-cycle-s 78.5
 """
 
@@ -122,7 +122,13 @@ def bench_embed(n: int, repeats: int, max_length: int, shard: int) -> None:
 
 
 def bench_grid(
-    n_strategies: int, seeds: int, cycles: int, query: int, per_class: int, warm_only: bool
+    n_strategies: int,
+    seeds: int,
+    cycles: int,
+    query: int,
+    per_class: int,
+    warm_only: bool,
+    classifier: str = "bert-frozen",
 ) -> None:
     """End to end as a user runs it: first from an empty embedding cache (the embedding pass is
     serial at one worker, sharded at two), then again with the cache warm (the grid alone).
@@ -138,7 +144,7 @@ def bench_grid(
             data = f"{tmp}/data.parquet"
             pd.read_parquet(DATA).groupby("category").head(per_class).reset_index(drop=True).to_parquet(data)
         print(
-            f"grid: bert-frozen, {n_strategies} strategies {STRATEGIES[:n_strategies]} x {seeds} seeds, "
+            f"grid: {classifier}, {n_strategies} strategies {STRATEGIES[:n_strategies]} x {seeds} seeds, "
             f"{cycles} cycles of {query}, ceilings on, data {per_class or 'all'} per class"
         )
         if warm_only:
@@ -158,7 +164,7 @@ def bench_grid(
                 cycles=cycles,
                 seeds=seeds,
                 model=ModelConfig(
-                    classifier="bert-frozen",
+                    classifier=classifier,
                     cache_dir=f"{tmp}/cache" if warm_only else f"{tmp}/cache-{workers}",
                 ),
             )
@@ -205,6 +211,7 @@ def main() -> None:
     g.add_argument("--query-size", type=int, default=50)
     g.add_argument("--per-class", type=int, default=0, help="titles kept per class (0: all)")
     g.add_argument("--warm-only", action="store_true", help="fill the cache first, time warm runs only")
+    g.add_argument("--classifier", default="bert-frozen", help="bert-frozen, hybrid or tfidf")
     p = sub.add_parser("project")
     p.add_argument("--titles-per-s", type=float, required=True)
     p.add_argument("--bert-cycle-s", type=float, required=True)
@@ -214,7 +221,15 @@ def main() -> None:
     if args.what == "embed":
         bench_embed(args.titles, args.repeats, args.max_length, args.shard)
     elif args.what == "grid":
-        bench_grid(args.strategies, args.seeds, args.cycles, args.query_size, args.per_class, args.warm_only)
+        bench_grid(
+            args.strategies,
+            args.seeds,
+            args.cycles,
+            args.query_size,
+            args.per_class,
+            args.warm_only,
+            args.classifier,
+        )
     else:
         project(args.titles_per_s, args.bert_cycle_s, args.machines)
 
