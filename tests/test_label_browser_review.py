@@ -101,8 +101,9 @@ def test_a_reviewer_settles_a_tie_from_the_keyboard(site, browser):
         stats = api.get("/api/stats").json()
     assert stats["ties"] == 0 and stats["per_class"][labels[1]] == 1  # the reviewer's label is final
 
-    # alice's page, reloaded after all this: her own answer, aggregates, nobody else
-    alice.reload()
+    # alice's page, refreshed after all this: her own answer, aggregates, nobody else
+    with alice.expect_response(lambda r: "/api/stats" in r.url, timeout=15_000):
+        pass  # the page refreshes its stats every 4 s
     alice.wait_for_function("document.getElementById('agreement').textContent.includes('reviewers only')")
     alice.wait_for_function("document.querySelectorAll('#recent-list li').length === 1")
     text = alice.inner_text("body")

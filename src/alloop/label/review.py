@@ -49,7 +49,8 @@ def review_queue(rows: Iterable[LabelRow], adjudications: Mapping[int, Adjudicat
     by_item: dict[int, list[LabelRow]] = defaultdict(list)
     for row in rows:
         by_item[row.pos].append(row)
-    final = final_labels([r for answers in by_item.values() for r in answers], dict(adjudications))
+    decided = {pos: a for pos, a in adjudications.items() if pos in by_item}
+    final = final_labels([r for answers in by_item.values() for r in answers], decided)
     queue: list[tuple[int, int, OpenItem]] = []
     for pos, answers in by_item.items():
         decision = final[pos]
