@@ -26,29 +26,32 @@ class DecisionIn(BaseModel):
     label: Annotated[StrictStr, Field(max_length=500, description="the final label, from the label set")]
 
 
-def router(current_annotator: Any) -> APIRouter:
-    """The routes, given the app's token check (a dependency), so auth stays in one place."""
-    routes = APIRouter()
+def current_reviewer(request: Request) -> Annotator:
+    """The token's owner (401 as for every call) if a reviewer, else 403."""
+    from alloop.label.server import current_annotator  # the app's one token check (server imports us)
 
-    def reviewer(who: Annotated[Annotator, Depends(current_annotator)]) -> Annotator:
-        if who.role != "reviewer":
-            raise HTTPException(403, NOT_A_REVIEWER)
-        return who
+    who = current_annotator(request)
+    if who.role != "reviewer":
+        raise HTTPException(403, NOT_A_REVIEWER)
+    return who
 
-    Reviewer = Annotated[Annotator, Depends(reviewer)]
 
-    def service_of(request: Request) -> LabelService:
-        return request.app.state.service  # type: ignore[no-any-return]
+Reviewer = Annotated[Annotator, Depends(current_reviewer)]
+router = APIRouter()
 
-    @routes.get("/api/review")
-    def next_for_review(request: Request, who: Reviewer) -> dict[str, Any]:
-        """The next item needing review, with every annotator's answer and name;
-        ``{"item_id": null, "done": true}`` when none is left."""
-        return service_of(request).review_next()
 
-    @routes.post("/api/review")
-    def decide(request: Request, body: DecisionIn, who: Reviewer) -> dict[str, Any]:
-        """Set the item's final label; answers once it is committed, with the next item."""
-        return service_of(request).adjudicate(who, str(body.item_id), body.label)
+def _service(request: Request) -> LabelService:
+    return request.app.state.service  # type: ignore[no-any-return]
 
-    return routes
+
+@router.get("/api/review")
+def next_for_review(request: Request, who: Reviewer) -> dict[str, Any]:
+    """The next item needing review, with every annotator's answer and name;
+    ``{"item_id": null, "done": true}`` when none is left."""
+    return _service(request).review_next()
+
+
+@router.post("/api/review")
+def decide(request: Request, body: DecisionIn, who: Reviewer) -> dict[str, Any]:
+    """Set the item's final label; answers once it is committed, with the next item."""
+    return _service(request).adjudicate(who, str(body.item_id), body.label)

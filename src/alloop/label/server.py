@@ -182,6 +182,6 @@ def create_app(service: LabelService) -> FastAPI:
     def stats(who: Who) -> dict[str, Any]:
         return service.stats(who)
 
-    app.include_router(review_router(current_annotator))
+    app.include_router(review_router)
 
     return app

@@ -242,7 +242,7 @@ class LabelService:
             raise RequestError(422, f"unknown item_id {shorten(item_id)}")
         if label not in self.label_set:
             known = ", ".join(self.config.labels)
-            raise RequestError(422, f"label {label!r} is not in the label set: {known}")
+            raise RequestError(422, f"label {shorten(label)} is not in the label set: {known}")
         with self._lock:
             queue = review_queue(self.tally.contested_rows(), self.tally.adjudications)
             if all(item.pos != pos for item in queue):
