@@ -47,6 +47,7 @@ class Project:
         """``tokens``: reopen a project made before (a restart); training starts with ``start()``."""
         labels = tuple((data.parent / "labels.txt").read_text().split("\n")[:-1])
         given = {"data": str(data), "labels": labels, "gold": "category", "classifier": "tfidf", **options}
+        self.folder = folder
         self.store, self.config, self.items = open_project(folder, given)
         if tokens is None:
             tokens = {name: self.store.add_annotator(name) for name in ANNOTATORS}
@@ -109,7 +110,7 @@ def test_review_needs_a_token_and_the_reviewer_role(project):
     assert project.call(REVIEWER, "GET", "/api/me").json()["role"] == "reviewer"
 
 
-def test_the_queue_serves_ties_then_unsure_then_disagreements_with_every_answer(project):
+def test_the_queue_serves_ties_then_unsure_then_disagreements_with_every_answer(project, capsys, monkeypatch):
     project.contest()
     alice, bob, cat = ANNOTATORS
     first = project.call(REVIEWER, "GET", "/api/review").json()
@@ -137,6 +138,11 @@ def test_the_queue_serves_ties_then_unsure_then_disagreements_with_every_answer(
     decided = project.store.adjudications()
     assert [project.items.ids[p] for p in decided] == ["0", "1", "2"]
     assert {d.reviewer for d in decided.values()} == {4}  # the reviewer's annotator id
+    listed = {d["item_id"]: d for d in project.service.stats()["agreement"]["disagreements"]}
+    assert (listed["0"]["tie"], listed["0"]["decided"], listed["2"]["decided"]) == (True, b, b)
+    monkeypatch.setenv("COLUMNS", "400")  # one table row per line
+    code, out, err = run_main(capsys, "label-stats", "--project", str(project.folder))
+    assert code == 0 and f"{b} (reviewer)" in out and "tie: review" not in out, err
     # a new answer that disagrees brings an agreed item into the queue
     project.answer(cat, "3", project.b)
     assert project.call(REVIEWER, "GET", "/api/review").json()["item_id"] == "3"

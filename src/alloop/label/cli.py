@@ -282,6 +282,8 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
         for d in agreement["disagreements"]:
             labels = ", ".join(f"{k}: {v}" for k, v in d["labels"].items())
             final = "[red]tie: review[/]" if d["tie"] else d["majority"]
+            if d.get("decided"):
+                final = f"{d['decided']} (reviewer)"
             table.add_row(d["item_id"], d["text"].split("\n")[0][:80], labels, final)
         out.print(table)
 

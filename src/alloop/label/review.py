@@ -108,3 +108,16 @@ def annotator_view(stats: dict[str, Any], you: Annotator) -> dict[str, Any]:
             "hidden": HIDDEN,
         },
     }
+
+
+def with_decisions(
+    agreement: dict[str, Any], adjudications: Mapping[int, Adjudication], position: Mapping[str, int]
+) -> dict[str, Any]:
+    """The listed disagreements with the reviewer's final label where one was set (``decided``,
+    else None). Looked up on each call: the cached agreement changes only with answers, and
+    the list is at most ``MAX_DISAGREEMENTS`` long."""
+    listed = []
+    for entry in agreement["disagreements"]:
+        decided = adjudications.get(position[entry["item_id"]])
+        listed.append({**entry, "decided": decided.label if decided is not None else None})
+    return {**agreement, "disagreements": listed}

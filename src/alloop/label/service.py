@@ -17,7 +17,7 @@ import numpy as np
 from alloop.label.agreement import disagreements, fleiss_from_rows, pairwise_cohen
 from alloop.label.config import LabelConfig
 from alloop.label.queue import Snapshot, in_overlap, permutation, pick, queue_length
-from alloop.label.review import annotator_view, describe, review_queue
+from alloop.label.review import annotator_view, describe, review_queue, with_decisions
 from alloop.label.store import Annotator, Items, LabelRow, LabelStore, now_iso
 from alloop.label.tally import PersonCounts, Tally
 from alloop.label.trainer import Trainer, stored_progress
@@ -279,7 +279,7 @@ class LabelService:
         of those changed (or an annotator joined). Call under the lock."""
         cached = self._agreement
         if cached is not None and cached[0] == self.tally.multi_version and cached[1] == names:
-            return cached[2]
+            return with_decisions(cached[2], self.tally.adjudications, self.position)
         rows = self.tally.multi_rows()
         items, config = self.items, self.config
         fleiss, fleiss_items, fleiss_raters = fleiss_from_rows(rows, config.labels)
@@ -307,7 +307,7 @@ class LabelService:
             ],
         }
         self._agreement = (self.tally.multi_version, dict(names), result)
-        return result
+        return with_decisions(result, self.tally.adjudications, self.position)
 
 
 def summarise(service: LabelService, names: dict[int, str], you: Annotator | None) -> dict[str, Any]:

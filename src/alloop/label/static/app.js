@@ -227,7 +227,8 @@ function renderStats(s) {
     li.append(el("span", d.text.split("\n")[0], "text"));
     const votes = Object.entries(d.labels).map(([who, label]) => who + ": " + label).join(", ");
     li.append(el("span", votes + " → "));
-    li.append(d.tie ? el("span", "tie, needs review", "tie") : el("span", d.majority));
+    if (d.decided) li.append(el("span", d.decided + " (reviewer)")); // review
+    else li.append(d.tie ? el("span", "tie, needs review", "tie") : el("span", d.majority));
     list.append(li);
   }
 }
