@@ -243,6 +243,14 @@ CASES: list[tuple[list[str], str]] = [
     (["version", "--verbose"], "No such option"),
     (["labelling"], "No such command"),
     (["annotators", "remove", "alice"], "No such command"),
+    # -- review and roles: alloop annotators --role, set-role --------------------------------------
+    (["annotators", "add", "bob", "--project", "{new}", "--role", "boss"], "unknown role 'boss'"),
+    (["annotators", "add", "bob", "--project", "{project}", "--role", "Reviewer"], "unknown role"),
+    (["annotators", "set-role", "alice", "--role", "boss", "--project", "{project}"], "unknown role"),
+    (["annotators", "set-role", "nobody", "--role", "reviewer", "--project", "{project}"], "no annotator"),
+    (["annotators", "set-role", "alice", "--role", "reviewer", "--project", "{new}"], "no label.db"),
+    (["annotators", "set-role", "alice", "--role", "reviewer", "--project", "{project_garbage}"], "SQLite"),
+    (["annotators", "set-role", "alice", "--project", "{project}"], "Missing option '--role'"),
 ]
 
 

@@ -240,6 +240,7 @@ def test_cross_validated_estimate_without_gold(tmp_path, data):
 
 def test_overlap_sends_a_share_to_a_second_annotator(tmp_path, data):
     p = Project(tmp_path / "p", data, overlap=0.5)
+    p.store.set_role("alice", "reviewer")  # who answered what, below, is shown to reviewers only
     alice = [p.label_next("alice") for _ in range(12)]
     chosen = [i for i in alice if in_overlap(i, 0, 0.5)]
     assert 0 < len(chosen) < 12  # the hash picks about half
@@ -274,12 +275,14 @@ def test_restart_resumes_the_project_with_the_queue_rebuilt(tmp_path, data):
     p = Project(tmp_path / "p", data)
     done = [p.label_next("alice") for _ in range(7)]
     held = p.get("bob", "/api/next")["item_id"]
+    assert p.service.trainer.wait_idle(60) and p.service.snapshot.version == 1  # model v1: 5 labels
     p.close()
     store, config, items = open_project(tmp_path / "p", {"classifier": "tfidf"})  # --project alone
     assert config.data == str(data) and items.ids == p.items.ids
-    service = LabelService(store, config, items).start()
-    assert service.trainer.wait_idle(60)
-    assert service.snapshot.version == 1 and service.snapshot.n_trained == 7
+    service = LabelService(store, config, items)
+    assert service.snapshot.version == 1  # the version goes on from the last model, never back to 0
+    assert service.start().trainer.wait_idle(60)
+    assert service.snapshot.version == 2 and service.snapshot.n_trained == 7
     assert not {items.ids[i] for i in service.snapshot.queue} & set(done)
     bob = store.annotators()[1]
     assert service.next_item(bob)["item_id"] == held  # assignments survive a restart

@@ -45,7 +45,7 @@ def test_annotators_add_prints_the_token_alone_on_its_last_line(tmp_path, capsys
     code, _, err = alloop(capsys, "annotators", "add", "alice", "--project", str(tmp_path / "p"))
     assert code == 2 and err.strip() == "error: annotator 'alice' already exists in this project"
     code, out, _ = alloop(capsys, "annotators", "list", "--project", str(tmp_path / "p"))
-    assert out.split() == ["alice"]
+    assert out.splitlines() == ["alice\tannotator"]
 
 
 def test_label_stats_shows_agreement_and_disagreements(labelled, capsys):

@@ -37,6 +37,10 @@ from alloop.options import (
 ProjectOption = Annotated[
     Path, typer.Option("--project", help="The project folder (holds label.db).", show_default=False)
 ]
+ROLE_HELP = (
+    "annotator: labels, and sees only their own answers; "
+    "reviewer: also sees everyone's answers and settles ties, unsure answers and disagreements."
+)
 
 
 def label(
@@ -157,32 +161,53 @@ def _is_loopback(host: str) -> bool:
 def annotators_add(
     name: Annotated[str, typer.Argument(help="The annotator's name, as shown in stats and exports.")],
     project: ProjectOption,
+    role: Annotated[str, typer.Option(help=ROLE_HELP)] = "annotator",
 ) -> None:
     """Add an annotator and print their token (on the last line, alone). Works while the
     server runs. The token is shown once: only its hash is stored."""
-    from alloop.label.store import LabelStore, check_annotator_name
+    from alloop.label.store import LabelStore, check_annotator_name, check_role
 
     check_annotator_name(name)  # before the project folder is made
+    check_role(role)
     store = LabelStore.open(project, create=True)
     try:
-        token = store.add_annotator(name)
+        token = store.add_annotator(name, role)
     finally:
         store.close()
-    print(f"added annotator {name.strip()!r} to {project}")
+    print(f"added {role} {name.strip()!r} to {project}")
     print("open the page and paste this token, or append #token=TOKEN to the page's URL:")
     print(token)
 
 
 def annotators_list(project: ProjectOption) -> None:
-    """List the project's annotators (tokens cannot be shown: only their hashes are stored)."""
+    """List the project's annotators, one per line: name, a tab, role (tokens cannot be shown:
+    only their hashes are stored)."""
     from alloop.label.store import LabelStore
 
     store = LabelStore.open(project)
     try:
         for annotator in store.annotators():
-            print(annotator.name)
+            print(f"{annotator.name}\t{annotator.role}")
     finally:
         store.close()
+
+
+def annotators_set_role(
+    name: Annotated[str, typer.Argument(help="The annotator's name.")],
+    role: Annotated[str, typer.Option(help=ROLE_HELP, show_default=False)],
+    project: ProjectOption,
+) -> None:
+    """Make an annotator a reviewer, or a reviewer an annotator again. Works while the server
+    runs: it applies from the person's next request; their token stays the same."""
+    from alloop.label.store import LabelStore, check_role
+
+    check_role(role)
+    store = LabelStore.open(project)
+    try:
+        store.set_role(name, role)
+    finally:
+        store.close()
+    print(f"{name.strip()!r} is now a {role} in {project}")
 
 
 def label_stats(
@@ -257,6 +282,8 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
         for d in agreement["disagreements"]:
             labels = ", ".join(f"{k}: {v}" for k, v in d["labels"].items())
             final = "[red]tie: review[/]" if d["tie"] else d["majority"]
+            if d.get("decided"):
+                final = f"{d['decided']} (reviewer)"
             table.add_row(d["item_id"], d["text"].split("\n")[0][:80], labels, final)
         out.print(table)
 
@@ -298,6 +325,7 @@ def register(app: typer.Typer) -> None:
     annotators = typer.Typer(help="Manage a labelling project's annotators.", no_args_is_help=True)
     annotators.command("add")(annotators_add)
     annotators.command("list")(annotators_list)
+    annotators.command("set-role")(annotators_set_role)
     app.add_typer(annotators, name="annotators")
     app.command("label-stats")(label_stats)
     app.command("export")(export)

@@ -19,13 +19,14 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alloop.label.routes_review import router as review_router
 from alloop.label.service import Answer, LabelService, RequestError
 from alloop.label.store import Annotator
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
 NOT_UTF8 = "malformed request body: send JSON encoded as UTF-8"
-STATIC = ("index.html", "app.js", "app.css")
+STATIC = ("index.html", "app.js", "app.css", "review.js")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -142,9 +143,14 @@ def create_app(service: LabelService) -> FastAPI:
 
     @app.get("/api/me")
     def me(who: Who) -> dict[str, Any]:
-        """Who the token belongs to, and the label set in button order."""
+        """Who the token belongs to, their role, and the label set in button order."""
         config = service.config
-        return {"annotator": who.name, "labels": list(config.labels), "query_size": config.query_size}
+        return {
+            "annotator": who.name,
+            "role": who.role,
+            "labels": list(config.labels),
+            "query_size": config.query_size,
+        }
 
     @app.get("/api/next")
     def next_item(who: Who) -> dict[str, Any]:
@@ -175,5 +181,7 @@ def create_app(service: LabelService) -> FastAPI:
     @app.get("/api/stats")
     def stats(who: Who) -> dict[str, Any]:
         return service.stats(who)
+
+    app.include_router(review_router)
 
     return app

@@ -17,9 +17,10 @@ import numpy as np
 from alloop.label.agreement import disagreements, fleiss_from_rows, pairwise_cohen
 from alloop.label.config import LabelConfig
 from alloop.label.queue import Snapshot, in_overlap, permutation, pick, queue_length
+from alloop.label.review import annotator_view, describe, review_queue, with_decisions
 from alloop.label.store import Annotator, Items, LabelRow, LabelStore, now_iso
 from alloop.label.tally import PersonCounts, Tally
-from alloop.label.trainer import Trainer
+from alloop.label.trainer import Trainer, stored_progress
 
 LEASE_SECONDS = 20 * 60
 """An item handed out is held for its annotator this long; then another may get it."""
@@ -64,12 +65,21 @@ class LabelService:
         self._fallback_from = 0
         """no item before this index of ``fallback`` is unlabelled: the walk starts here"""
         self.tally = Tally(
-            store.label_rows(), items.gold, self.label_set, self.overlap, config.overlap_raters
+            store.label_rows(),
+            items.gold,
+            self.label_set,
+            self.overlap,
+            config.overlap_raters,
+            store.adjudications(),
         )
         self._agreement: tuple[int, dict[int, str], dict[str, Any]] | None = None
         self._lock = threading.Lock()
+        progress = stored_progress(store)  # until the first round: the last model's version, not 0
         self._snapshot = Snapshot(
-            tuple(int(p) for p in self.fallback[: queue_length(config.query_size)]), "random"
+            tuple(int(p) for p in self.fallback[: queue_length(config.query_size)]),
+            "random",
+            progress.version,
+            progress.trained_on,
         )
         self.trainer = Trainer(config, store, items, self._publish) if train else None
 
@@ -169,8 +179,9 @@ class LabelService:
             row = self.store.put_label(pos, annotator.id, status, answer.label)
             self._record(row.pos, annotator.id, row)
             n_labels = self.tally.totals["label"]
+            changes = n_labels + len(self.tally.adjudications)
         if self.trainer is not None:
-            self.trainer.notify(n_labels)
+            self.trainer.notify(changes)
         return {
             "ok": True,
             "item_id": answer.item_id,
@@ -212,18 +223,63 @@ class LabelService:
             for r in self.store.recent(annotator.id, limit)
         ]
 
-    # -- progress -----------------------------------------------------------------------------
-    def stats(self, annotator: Annotator | None = None) -> dict[str, Any]:
+    # -- review (what needs it and what an annotator may see: alloop.label.review) --------------
+    def review_next(self) -> dict[str, Any]:
+        """The first item of the review queue with every answer and its annotator's name."""
         names = {a.id: a.name for a in self.store.annotators()}
         with self._lock:
-            return summarise(self, names, annotator)
+            queue = review_queue(self.tally.contested_rows(), self.tally.adjudications)
+        if not queue:
+            return {"item_id": None, "done": True, "remaining": 0, "message": "nothing to review"}
+        return describe(queue[0], self.items, names, len(queue))
+
+    def adjudicate(self, reviewer: Annotator, item_id: str, label: str) -> dict[str, Any]:
+        """Record a reviewer's final label for an item in the review queue (committed before
+        returning); answers with the next item to review. Refused, writing nothing, for an
+        unknown item or label (422) and an item that does not need review (404)."""
+        pos = self.position.get(item_id)
+        if pos is None:
+            raise RequestError(422, f"unknown item_id {shorten(item_id)}")
+        if label not in self.label_set:
+            known = ", ".join(self.config.labels)
+            raise RequestError(422, f"label {shorten(label)} is not in the label set: {known}")
+        with self._lock:
+            queue = review_queue(self.tally.contested_rows(), self.tally.adjudications)
+            if all(item.pos != pos for item in queue):
+                why = (
+                    "a reviewer already decided it"
+                    if pos in self.tally.adjudications
+                    else "it has no tie, unsure answer or disagreement"
+                )
+                raise RequestError(404, f"item {shorten(item_id)} does not need review: {why}")
+            decision = self.store.adjudicate(pos, reviewer.id, label)
+            self.tally.adjudicate(decision)
+            changes = self.tally.totals["label"] + len(self.tally.adjudications)
+        if self.trainer is not None:
+            self.trainer.notify(changes)
+        return {
+            "ok": True,
+            "decided": {"item_id": item_id, "label": label, "decided_at": decision.decided_at},
+            "next": self.review_next(),
+        }
+
+    # -- progress -----------------------------------------------------------------------------
+    def stats(self, annotator: Annotator | None = None) -> dict[str, Any]:
+        """Everything for a reviewer (and ``label-stats``); an annotator's own counts and the
+        aggregates only."""
+        names = {a.id: a.name for a in self.store.annotators()}
+        with self._lock:
+            stats = summarise(self, names, annotator)
+        if annotator is None or annotator.role == "reviewer":
+            return stats
+        return annotator_view(stats, annotator)
 
     def agreement(self, names: dict[int, str]) -> dict[str, Any]:
         """Kappas and disagreements, from the items with 2+ labels only; recomputed only when one
         of those changed (or an annotator joined). Call under the lock."""
         cached = self._agreement
         if cached is not None and cached[0] == self.tally.multi_version and cached[1] == names:
-            return cached[2]
+            return with_decisions(cached[2], self.tally.adjudications, self.position)
         rows = self.tally.multi_rows()
         items, config = self.items, self.config
         fleiss, fleiss_items, fleiss_raters = fleiss_from_rows(rows, config.labels)
@@ -251,7 +307,7 @@ class LabelService:
             ],
         }
         self._agreement = (self.tally.multi_version, dict(names), result)
-        return result
+        return with_decisions(result, self.tally.adjudications, self.position)
 
 
 def summarise(service: LabelService, names: dict[int, str], you: Annotator | None) -> dict[str, Any]:

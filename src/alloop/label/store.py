@@ -74,6 +74,8 @@ LABEL_COLUMNS = "pos, annotator, status, label, created_at, updated_at, seq, sou
 class Annotator:
     id: int
     name: str
+    role: str = "annotator"
+    """``annotator`` sees only their own answers; ``reviewer`` sees everyone's and adjudicates"""
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,12 @@ def check_annotator_name(name: str) -> str:
     if not name or len(name) > 64 or any(c in name for c in "\r\n\t"):
         raise AlloopError("an annotator name must be 1 to 64 characters on one line")
     return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AlloopError(f"unknown role {role!r}; use {' or '.join(ROLES)}")
+    return role
 
 
 def now_iso() -> str:
@@ -188,6 +196,18 @@ class LabelStore:
                 raise
             self.db.execute("COMMIT")
 
+    @staticmethod
+    def _next_seq(db: sqlite3.Connection, table: str) -> int:
+        """The next sequence number of ``table`` (labels, adjudications), kept in ``meta`` so it
+        never goes back, even after the latest row is undone; call inside a transaction. The
+        table's own maximum covers projects from before the counter existed."""
+        key = f"seq:{table}"
+        stored = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        highest = db.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {table}").fetchone()[0]
+        seq = max(int(json.loads(stored[0])) if stored else 0, int(highest)) + 1
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(seq)))
+        return seq
+
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self.db.execute(sql, args).fetchall()
@@ -233,26 +253,41 @@ class LabelStore:
         )
 
     # -- annotators ---------------------------------------------------------------------------
-    def add_annotator(self, name: str) -> str:
+    def add_annotator(self, name: str, role: str = "annotator") -> str:
         """Create an annotator; returns the token, which is shown once and never stored."""
         name = check_annotator_name(name)
+        check_role(role)
         token = secrets.token_urlsafe(24)
         try:
             with self.transaction() as db:
                 db.execute(
-                    "INSERT INTO annotators (name, token_sha256, created_at) VALUES (?, ?, ?)",
-                    (name, hash_token(token), now_iso()),
+                    "INSERT INTO annotators (name, token_sha256, created_at, role) VALUES (?, ?, ?, ?)",
+                    (name, hash_token(token), now_iso(), role),
                 )
         except sqlite3.IntegrityError:
             raise AlloopError(f"annotator {name!r} already exists in this project") from None
         return token
 
+    def set_role(self, name: str, role: str) -> None:
+        """Change a role; a running server reads it on the person's next request."""
+        check_role(role)
+        with self.transaction() as db:
+            update = db.execute("UPDATE annotators SET role = ? WHERE name = ?", (role, name.strip()))
+            changed = update.rowcount
+        if not changed:
+            raise AlloopError(
+                f"no annotator {name.strip()!r} in this project; `alloop annotators list --project DIR` "
+                "shows them"
+            )
+
     def annotator_for_token(self, token: str) -> Annotator | None:
-        rows = self._query("SELECT id, name FROM annotators WHERE token_sha256 = ?", (hash_token(token),))
+        rows = self._query(
+            "SELECT id, name, role FROM annotators WHERE token_sha256 = ?", (hash_token(token),)
+        )
         return Annotator(*rows[0]) if rows else None
 
     def annotators(self) -> list[Annotator]:
-        return [Annotator(*r) for r in self._query("SELECT id, name FROM annotators ORDER BY id")]
+        return [Annotator(*r) for r in self._query("SELECT id, name, role FROM annotators ORDER BY id")]
 
     # -- assignments --------------------------------------------------------------------------
     def active_assignments(self, since: float) -> dict[int, int]:
@@ -295,7 +330,7 @@ class LabelStore:
             raise ValueError(f"unknown source {source!r}")
         stamp = now_iso()
         with self.transaction() as db:
-            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM labels").fetchone()[0]
+            seq = self._next_seq(db, "labels")
             db.execute(
                 f"INSERT INTO labels ({LABEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (pos, annotator) DO UPDATE "
@@ -346,12 +381,16 @@ class LabelStore:
         """Answers with a class (not skips or unsures): what drives retraining."""
         return int(self._query("SELECT COUNT(*) FROM labels WHERE status = 'label'")[0][0])
 
+    def count_adjudications(self) -> int:
+        """A reviewer's decision changes the training set too, so it counts towards a retrain."""
+        return int(self._query("SELECT COUNT(*) FROM adjudications")[0][0])
+
     # -- adjudications ------------------------------------------------------------------------
     def adjudicate(self, pos: int, reviewer: int, label: str) -> Adjudication:
         """Set (or change) the final label of ``pos``, committed before returning."""
         stamp = now_iso()
         with self.transaction() as db:
-            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM adjudications").fetchone()[0]
+            seq = self._next_seq(db, "adjudications")
             db.execute(
                 "INSERT OR REPLACE INTO adjudications VALUES (?, ?, ?, ?, ?)",
                 (pos, label, reviewer, stamp, seq),

@@ -6,19 +6,20 @@ what this annotator answered, overlap items still waiting for a rater, final vot
 per-annotator totals) instead of every label row: its cost does not grow with the labels.
 Agreement (kappas, disagreements) only involves items with two or more labels; their rows are
 kept apart, and ``multi_version`` changes whenever one of them does, so a cached agreement can be
-reused until then.
+reused until then. A reviewer's adjudication is applied here too: the counts of final labels
+(labels per class, items with a final label, ties still open) follow ``final.final_labels``.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from alloop.label.agreement import Vote, majority
-from alloop.label.store import LabelRow
+from alloop.label.store import Adjudication, LabelRow
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Tally:
         label_set: frozenset[str],
         overlap: np.ndarray,
         wanted: int,
+        adjudications: Mapping[int, Adjudication] | None = None,
     ):
         self.gold = gold
         self.label_set = label_set
@@ -56,16 +58,22 @@ class Tally:
         self.totals: Counter[str] = Counter()
         """answers by status: label, skip, unsure"""
         self.per_class: Counter[str] = Counter()
-        """final (majority) labels by class"""
+        """final labels (a reviewer's, else the majority) by class"""
         self.ties = 0
+        """ties no reviewer has settled"""
         self.labelled_items = 0
         """items with a final label"""
+        self.adjudications: dict[int, Adjudication] = {}
+        self._unsure: set[int] = set()
+        """items with at least one ``unsure`` answer"""
         self.needs_another: dict[int, None] = {}
         """overlap items with some but not yet ``wanted`` labels, in the order they got there"""
         self._multi: set[int] = set()
         self.multi_version = 0
         for row in sorted(rows, key=lambda r: r.seq):
             self.apply(row)
+        for decision in (adjudications or {}).values():
+            self.adjudicate(decision)
 
     # -- reads --------------------------------------------------------------------------------
     def n_labels(self, pos: int) -> int:
@@ -84,6 +92,19 @@ class Tally:
         answers = self._answers.get(pos, {})
         return majority([r.label for r in answers.values() if r.status == "label" and r.label is not None])
 
+    def contested_rows(self) -> list[LabelRow]:
+        """The rows of every item that may need a reviewer (2+ class answers, or an unsure),
+        so the review queue reads these instead of every label."""
+        return [row for pos in sorted(self._multi | self._unsure) for row in self._answers[pos].values()]
+
+    def _decision(self, pos: int) -> Vote | None:
+        """The item's final label as ``final_labels`` has it: a reviewer's adjudication, else the
+        majority vote; None for an item with neither."""
+        decided = self.adjudications.get(pos)
+        if decided is not None:
+            return Vote(decided.label, False, self.n_labels(pos))
+        return self.vote(pos) if self.n_labels(pos) else None
+
     # -- writes (call under the service's lock, after the write is committed) -------------------
     def apply(self, row: LabelRow) -> None:
         """Insert or replace ``row.annotator``'s answer on ``row.pos``."""
@@ -95,7 +116,7 @@ class Tally:
     def _change(self, pos: int, annotator: int, row: LabelRow | None) -> None:
         answers = self._answers[pos]
         old = answers.get(annotator)
-        before = self.vote(pos) if self.n_labels(pos) else None
+        before = self._decision(pos)
         was_multi = pos in self._multi
         if old is not None:
             self._count(old, -1)
@@ -108,7 +129,11 @@ class Tally:
             self._mine[annotator].discard(pos)
         if not answers:
             del self._answers[pos]
-        after = self.vote(pos) if self.n_labels(pos) else None
+        if any(r.status == "unsure" for r in answers.values()):
+            self._unsure.add(pos)
+        else:
+            self._unsure.discard(pos)
+        after = self._decision(pos)
         self._count_vote(before, -1)
         self._count_vote(after, +1)
         n = self.n_labels(pos)
@@ -122,6 +147,13 @@ class Tally:
             self.needs_another.setdefault(pos, None)
         else:
             self.needs_another.pop(pos, None)
+
+    def adjudicate(self, decision: Adjudication) -> None:
+        """Apply a committed adjudication: the item's final label becomes the reviewer's."""
+        before = self._decision(decision.pos)
+        self.adjudications[decision.pos] = decision
+        self._count_vote(before, -1)
+        self._count_vote(self._decision(decision.pos), +1)
 
     def _count(self, row: LabelRow, sign: int) -> None:
         self.totals[row.status] += sign

@@ -35,6 +35,31 @@ CV_MIN_LABELS = 10
 
 
 @dataclass(frozen=True)
+class Progress:
+    """What the trainer has done so far, kept in ``meta`` so a restart continues from it: model
+    versions and round numbers never go back."""
+
+    version: int = 0
+    rounds: int = 0
+    trained_on: int = 0
+
+
+PROGRESS_KEY = "trainer"
+
+
+def stored_progress(store: LabelStore) -> Progress:
+    """The progress a previous server left (``last_model`` covers projects from before it was
+    kept)."""
+    state = store.get_meta(PROGRESS_KEY) or {}
+    last = store.get_meta("last_model") or {}
+    return Progress(
+        version=max(int(state.get("version", 0)), int(last.get("version") or 0)),
+        rounds=int(state.get("rounds", 0)),
+        trained_on=int(state.get("trained_on", last.get("trained_on") or 0)),
+    )
+
+
+@dataclass(frozen=True)
 class TrainingSet:
     positions: np.ndarray
     labels: np.ndarray
@@ -101,9 +126,10 @@ class Trainer:
         self.publish = publish
         self.phase = "starting"
         self.error: str | None = None
-        self.rounds = 0
-        self.version = 0
-        """models trained so far: the version shown with each queue"""
+        progress = stored_progress(store)
+        self.rounds = progress.rounds
+        self.version = progress.version
+        """models trained so far, in this project's life: the version shown with each queue"""
         self.last_seconds = 0.0
         self._factory: Callable[[int], Classifier] | None = None
         self._embeddings: np.ndarray | None = None
@@ -128,8 +154,9 @@ class Trainer:
             self._thread.join(timeout)
 
     def notify(self, n_labels: int) -> None:
-        """Called after each committed label: asks for a round every ``query_size`` new labels.
-        Requests that arrive while a round runs coalesce into one more round."""
+        """Called after each committed label or adjudication (``n_labels`` counts both): asks for
+        a round every ``query_size`` new ones. Requests that arrive while a round runs coalesce
+        into one more round."""
         with self._cond:
             if n_labels - self._baseline >= self.config.query_size:
                 self._baseline = n_labels
@@ -203,12 +230,12 @@ class Trainer:
         config, texts = self.config, self.items.texts
         data = training_set(self.store, len(self.items), config.labels)
         with self._cond:
-            self._baseline = max(self._baseline, self.store.count_labels())
+            self._baseline = max(self._baseline, self.store.count_labels() + self.store.count_adjudications())
         k = queue_length(config.query_size)
         rng = np.random.default_rng([config.seed, self.rounds])
         if len(np.unique(data.labels)) < 2:
             queue, source = self._cold_start(data.unlabelled, k)
-            snapshot = Snapshot(tuple(int(p) for p in queue), source, 0, len(data.labels))
+            snapshot = Snapshot(tuple(int(p) for p in queue), source, self.version, len(data.labels))
         else:
             model = with_pool(self._factory(config.seed), texts)
             model.fit([texts[p] for p in data.positions], data.labels)
@@ -234,6 +261,9 @@ class Trainer:
                 estimate,
             )
         self.rounds += 1
+        self.store.put_meta(  # before publishing: a version shown is never shown again after a crash
+            PROGRESS_KEY, {"version": self.version, "rounds": self.rounds, "trained_on": snapshot.n_trained}
+        )
         self.last_seconds = time.perf_counter() - started
         self.publish(replace(snapshot, seconds=self.last_seconds))
         self.phase = "idle"

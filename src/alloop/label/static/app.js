@@ -217,7 +217,8 @@ function renderStats(s) {
     const f = s.agreement.fleiss;
     agreement.append(el("li", "Fleiss' κ " + fmt(f.kappa, 2) + " (" + f.n_annotators + " annotators, " + f.n_items + " items)"));
   }
-  if (!agreement.children.length) agreement.append(el("li", "no item labelled by two annotators yet"));
+  if (s.agreement.hidden) agreement.append(el("li", "who answered what is " + s.agreement.hidden)); // review
+  else if (!agreement.children.length) agreement.append(el("li", "no item labelled by two annotators yet"));
   $("n-disagreements").textContent = "(" + s.agreement.n_disagreements + ")";
   const list = $("disagreements");
   list.replaceChildren();
@@ -226,7 +227,8 @@ function renderStats(s) {
     li.append(el("span", d.text.split("\n")[0], "text"));
     const votes = Object.entries(d.labels).map(([who, label]) => who + ": " + label).join(", ");
     li.append(el("span", votes + " → "));
-    li.append(d.tie ? el("span", "tie, needs review", "tie") : el("span", d.majority));
+    if (d.decided) li.append(el("span", d.decided + " (reviewer)")); // review
+    else li.append(d.tie ? el("span", "tie, needs review", "tie") : el("span", d.majority));
     list.append(li);
   }
 }
@@ -288,6 +290,7 @@ async function start() {
     $("login").hidden = true;
     $("app").hidden = false;
     buildButtons();
+    document.dispatchEvent(new CustomEvent("alloop:me", { detail: me })); // review.js: the reviewer's view
     await loadNext();
     say("", true);
     refresh();
