@@ -187,7 +187,7 @@ def import_labels(
 
 def _refusal(path: Path, bad: list[str]) -> ImportRefused:
     if len(bad) == 1:
-        return ImportRefused(f"{path} {bad[0]}; nothing imported", [])
+        return ImportRefused(f"{path}, {bad[0]}; nothing imported", [])
     reasons = {line.split(": ", 1)[-1] for line in bad}
     if len(reasons) == 1:  # a wrong --id or --label: every row says the same, so say it once
         unit = bad[0].split(" ", 1)[0]
