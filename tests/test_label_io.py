@@ -23,6 +23,7 @@ from alloop.label.project import open_project
 from alloop.label.server import create_app
 from alloop.label.service import LabelService
 from alloop.label.store import LabelStore
+from alloop.label.trainer import training_set
 
 # The "Basic Label Studio JSON format" as documented (labelstud.io/guide/tasks#Basic-Label-Studio-
 # JSON-format and /guide/task_format#Relevant-JSON-property-descriptions): a list of tasks, each
@@ -253,22 +254,33 @@ def test_import_label_export_round_trips_through_hf_and_label_studio(data, tmp_p
         post("bob", item_id, other[gold[item_id]])
     rita = next(a.id for a in store.annotators() if a.name == "rita")
     store.adjudicate(items.ids.index(alice[0]), rita, other[gold[alice[0]]])
+    # an import while the server runs: its own connection writes beside the server's (WAL), and
+    # the trainer's next round sees the labels
+    late = known[~known["item_id"].isin([*alice, *seed["item_id"]])].iloc[:3][["item_id", "category"]]
+    late.to_csv(tmp_path / "late.csv", index=False)
+    code, _, err = alloop(
+        capsys, "import-labels", "--project", str(project), "--file", str(tmp_path / "late.csv"),
+        "--id", "item_id", "--label", "category",
+    )  # fmt: skip
+    assert code == 0, err
+    trained = training_set(store, len(items), config.labels).positions.tolist()
+    assert {items.ids.index(i) for i in late["item_id"]} <= set(trained)
     service.close()
     store = LabelStore.open(project)
     expected = finals_by_id(store)
     store.close()
-    assert len(expected) == 30 - 1 + 12 - 1  # the ties of bob with 'legacy' and with alice stay open
+    assert len(expected) == 30 - 1 + 12 - 1 + 3  # the ties of bob with 'legacy' and with alice stay open
     assert expected[alice[0]] == other[gold[alice[0]]] and alice[1] not in expected and "0" not in expected
     # the saved model gives the Label Studio tasks their predictions
     code, out, err = alloop(capsys, "predict", "--project", str(project))
-    assert code == 0 and "model: retrained on 40 final labels (no model saved yet)" in out, err
+    assert code == 0 and "model: retrained on 43 final labels (no model saved yet)" in out, err
     # the Hugging Face dataset: every final label exactly once, the label a ClassLabel
     code, out, err = alloop(capsys, "export", "--project", str(project), "--out", str(tmp_path / "hf"))
-    assert code == 0 and f"wrote 40 items to {tmp_path / 'hf'} (hf)" in out, err
+    assert code == 0 and f"wrote 43 items to {tmp_path / 'hf'} (hf)" in out, err
     dataset = datasets.load_from_disk(str(tmp_path / "hf"))
     assert dataset.features["label"].names == list(labels)
     names = dataset.features["label"].names
-    assert len(set(dataset["item_id"])) == len(dataset) == 40
+    assert len(set(dataset["item_id"])) == len(dataset) == 43
     assert {i: names[c] for i, c in zip(dataset["item_id"], dataset["label"], strict=True)} == expected
     row = dataset[dataset["item_id"].index(alice[0])]
     assert (row["decided_by"], row["reviewer"], row["n_labels"]) == ("adjudication", "rita", 2)
@@ -303,7 +315,7 @@ def test_import_label_export_round_trips_through_hf_and_label_studio(data, tmp_p
         "--id", "item_id", "--label", "label",
     )  # fmt: skip
     assert code == 0, err
-    assert "imported 40 labels" in out and "34 with no answer" in out and "2 with tied answers" in out
+    assert "imported 43 labels" in out and "31 with no answer" in out and "2 with tied answers" in out
     store = LabelStore.open(tmp_path / "fresh")
     assert finals_by_id(store) == expected
     store.close()
