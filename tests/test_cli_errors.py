@@ -7,6 +7,7 @@ on tiny files made here and the ``tfidf`` classifier, so nothing loads the encod
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -99,12 +100,32 @@ def world(tmp_path_factory) -> dict[str, str]:
     _truncate(root / "project_truncated" / "label.db")
     (root / "project_empty" / "label.db").write_bytes(b"")
     paths["new"] = root / "does-not-exist"
+    # -- import-labels (label-io): one bad row each, against the tfidf project above (ids 0..23) --
+    for name, text in {
+        "imp_unknown": "id,label\n0,music\n999,music\n",
+        "imp_outside": "id,label\n0,music\n1,toys\n",
+        "imp_empty": "id,label\n0,music\n1,\n",
+        "imp_dup": "id,label\n0,music\n1,clothing\n0,kitchen\n",
+        "imp_header": "id,label\n",
+    }.items():
+        paths[name] = root / f"{name}.csv"
+        paths[name].write_text(text)
+    paths["ls_garbage"] = root / "ls_garbage.json"
+    paths["ls_garbage"].write_text("[{not json")
+    paths["ls_none"] = root / "ls_none.json"
+    paths["ls_none"].write_text("[]")
+    paths["ls_other_control"] = root / "ls_other_control.json"
+    answer = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["music"]}}
+    ls_task = {"data": {"id": "0", "text": "t"}, "annotations": [{"result": [answer]}]}
+    paths["ls_other_control"].write_text(json.dumps([ls_task]))
     return {name: str(path) for name, path in paths.items()}
 
 
 RUN = ["run", "--classifier", "tfidf", "--no-ceiling", "--cycles", "1", "--initial", "6", "--query-size", "3"]
 LABEL = ["label", "--port", "0", "--classifier", "tfidf"]
 NEW_LABEL = [*LABEL, "--project", "{new}", "--labels", "music,clothing,kitchen"]
+EXPORT = ["export", "--project", "{project}"]
+IMPORT = ["import-labels", "--project", "{project}", "--id", "id", "--label", "label"]
 
 # (args, a fragment of the one error line); placeholders name files of `world`; "{cwd}" is the
 # case's own empty working folder, where nothing may appear.
@@ -217,7 +238,7 @@ CASES: list[tuple[list[str], str]] = [
     (["label-stats", "--project", "{project_empty}"], "is empty"),
     (["label-stats", "--project", "{only_annotators}"], "no data yet"),
     # -- alloop export -----------------------------------------------------------------------------
-    (["export", "--project", "{project}", "--out", "{dir}"], "is a folder; give a file name"),
+    (["export", "--project", "{project}", "--out", "{dir}", "--format", "csv"], "is a folder name"),
     (["export", "--project", "{project}", "--out", "{cwd}/x.parquet", "--format", "csv"], "contradicts"),
     (["export", "--project", "{project}", "--out", "{cwd}/x.csv", "--format", "parquet"], "contradicts"),
     (["export", "--project", "{project}", "--out", "{cwd}/x.xlsx"], "unknown table format"),
@@ -238,6 +259,34 @@ CASES: list[tuple[list[str], str]] = [
     (["predict", "--project", "{project}", "--data", "{labels_file}", "--out", "{cwd}/p.csv"], "unreadable"),
     (["predict", "--project", "{project}", "--data", "{tiny}", "--out", "{cwd}/p.csv"], "no labels yet"),
     (["predict", "--project", "{project_garbage}", "--data", "{tiny}", "--out", "{cwd}/p.csv"], "SQLite"),
+    # -- label-io: alloop import-labels, export formats, predict without --data --------------------
+    ([*IMPORT, "--file", "{imp_unknown}"], "line 3: id '999' is not an item of this project"),
+    ([*IMPORT, "--file", "{imp_outside}"], "line 3: label 'toys' is not in the project's label set"),
+    ([*IMPORT, "--file", "{imp_empty}"], "line 3: empty label for id '1'"),
+    ([*IMPORT, "--file", "{imp_dup}"], "line 4: id '0' is labelled 'kitchen' here but 'music' on line 2"),
+    ([*IMPORT, "--file", "{imp_header}"], "no rows to import"),
+    ([*IMPORT, "--file", "{tiny}"], "--id column 'id' not found"),
+    ([*IMPORT, "--file", "{bad_format}"], "unreadable format '.xlsx'"),
+    ([*IMPORT, "--file", "{new}/labels.csv"], "not found"),
+    ([*IMPORT, "--file", "{dir}"], "is a folder"),
+    ([*IMPORT, "--file", "{ls_garbage}"], "cannot read"),
+    ([*IMPORT, "--file", "{ls_none}"], "holds no Label Studio tasks"),
+    ([*IMPORT, "--file", "{ls_other_control}"], "no choices named 'label' (found sentiment)"),
+    ([*IMPORT, "--file", "{imp_unknown}", "--annotator", " "], "1 to 64 characters"),
+    (["import-labels", "--project", "{only_annotators}", *IMPORT[3:], "--file", "{imp_dup}"], "no data yet"),
+    (["import-labels", "--project", "{new}", *IMPORT[3:], "--file", "{imp_dup}"], "no label.db"),
+    (["import-labels", "--project", "{project}", "--file", "{imp_dup}", "--label", "label"], "'--id'"),
+    (["export", "--project", "{project}", "--out", "{cwd}/x.json", "--format", "csv"], "contradicts"),
+    ([*EXPORT, "--out", "{cwd}/x.jsonl", "--format", "label-studio"], "contradicts"),
+    (["export", "--project", "{project}", "--out", "{cwd}/x.csv", "--format", "hf"], "contradicts"),
+    (["export", "--project", "{project}", "--out", "{cwd}/hf", "--format", "jsonl"], "is a folder name"),
+    (["export", "--project", "{project}", "--out", "{cwd}/x", "--format", "yaml"], "unknown table format"),
+    (["export", "--project", "{project}", "--out", "{file}", "--format", "hf"], "is a file; give a folder"),
+    (["export", "--project", "{project}", "--out", "{run_garbage}"], "not a Hugging Face dataset"),
+    (["export", "--project", "{project}", "--out", "{file}/x.json"], "is a file, not a folder"),
+    (["predict", "--project", "{project}"], "no labels yet"),
+    (["predict", "--project", "{project}", "--out", "{cwd}/p.json"], "unknown table format"),
+    (["predict", "--project", "{new}"], "no label.db"),
     # -- the rest ----------------------------------------------------------------------------------
     (["version", "extra"], "unexpected extra argument"),
     (["version", "--verbose"], "No such option"),
@@ -262,6 +311,7 @@ def test_the_table_is_large_and_covers_every_command():
     assert len(CASES) >= 60
     commands = {args[0] for args, _ in CASES}
     assert {"run", "report", "label", "annotators", "label-stats", "export", "predict", "version"} <= commands
+    assert "import-labels" in commands
 
 
 @pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a)[:60] for a, _ in CASES])

@@ -28,7 +28,7 @@ def _nearest_existing(path: Path) -> Path:
 def _check_creatable(path: Path, option: str) -> None:
     """Every missing folder up to ``path`` can be made: the closest existing ancestor is a
     writable folder (not a file, not a read-only place)."""
-    base = _nearest_existing(path.parent if not path.exists() else path)
+    base = _nearest_existing(path if path.is_dir() else path.parent)  # an existing file: its folder
     if not base.is_dir():
         raise AlloopError(f"{option} {path}: {base} is a file, not a folder; choose another {option}")
     try:  # os.access alone says yes to root on a read-only file system: try it

@@ -290,33 +290,124 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
 
 def export(
     project: ProjectOption,
-    out: Annotated[Path, typer.Option(help="File to write.", show_default=False)],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Where to write: a .parquet, .csv or .jsonl table, a .json file of Label Studio tasks "
+            "(with FILE.label_config.xml beside it), or a folder for a Hugging Face dataset.",
+            show_default=False,
+        ),
+    ],
     fmt: Annotated[
-        str | None, typer.Option("--format", help="parquet or csv. [default: from the file's suffix]")
+        str | None,
+        typer.Option(
+            "--format",
+            help="parquet, csv, jsonl, hf or label-studio. [default: from --out's suffix; a folder: hf]",
+        ),
     ] = None,
 ) -> None:
-    """Write item id, text, final (majority) label, and each annotator's labels and timestamps."""
+    """Write every item's final label (a reviewer's decision, else the majority vote), who decided
+    it and when. Tables add each annotator's answers; the Hugging Face dataset holds the items with
+    a final label; Label Studio tasks hold every item, the answers as annotations, a reviewer's
+    decision as ground truth, and the saved model's predictions."""
     from alloop.label.exporting import export_project
 
-    n, fmt = export_project(project, out, fmt)
-    print(f"wrote {n:,} items to {out} ({fmt})")
+    result = export_project(project, out, fmt)
+    what = "tasks" if result.fmt == "label-studio" else "items"
+    print(f"wrote {result.n:,} {what} to {' and '.join(map(str, result.written))} ({result.fmt})")
+    for note in result.notes:
+        _warn(note)
+
+
+def _warn(message: str) -> None:
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def predict(
     project: ProjectOption,
     data: Annotated[
-        str, typer.Option(help="Products to classify (.parquet/.csv/.jsonl).", show_default=False)
-    ],
-    out: Annotated[Path, typer.Option(help="Where to write them with predicted_label and confidence.")],
+        str | None,
+        typer.Option(
+            help="Products to classify (.parquet/.csv/.jsonl). [default: the project's items that have "
+            "no final label yet]",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write them with predicted_label and confidence (.parquet or .csv). "
+            "[default: DIR/predictions.parquet]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Classify new products with the project's model, trained on all its final labels."""
-    from alloop.label.exporting import predict_file
+    """Classify with the project's model, trained on all its final labels and saved in DIR/model/;
+    later calls reuse it until a final label changes."""
+    from alloop.label.exporting import model_line
+    from alloop.label.exporting import predict as run_predict
 
-    def warn(message: str) -> None:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[yellow]warning:[/] {message}")
+    result = run_predict(project, data, out, warn=_warn)
+    print(model_line(project, result.model))
+    print(f"wrote {len(result.frame):,} predictions to {result.out}")
 
-    frame = predict_file(project, data, out, warn=warn)
-    print(f"wrote {len(frame):,} predictions to {out}")
+
+def import_labels(
+    project: ProjectOption,
+    file: Annotated[
+        Path,
+        typer.Option(
+            help="Labels to import: .csv, .parquet or .jsonl (one row per item), or .json (a Label "
+            "Studio export; each task's label is its ground-truth annotation, else the majority).",
+            show_default=False,
+        ),
+    ],
+    id_column: Annotated[
+        str,
+        typer.Option(
+            "--id",
+            help="The column of item ids, as the project knows them (Label Studio: the key in each "
+            "task's data, item_id in alloop's own export).",
+            show_default=False,
+        ),
+    ],
+    label_column: Annotated[
+        str,
+        typer.Option(
+            "--label",
+            help="The column of labels (Label Studio: the name of the Choices control, label in "
+            "alloop's own export).",
+            show_default=False,
+        ),
+    ],
+    annotator: Annotated[
+        str, typer.Option(help="Whose answers they become (created if new; nobody logs in as it).")
+    ] = "import",
+) -> None:
+    """Seed a project with labels people already have. Every row is checked first: one bad row
+    (unknown id, label outside the label set, empty, or an id given twice with different labels)
+    refuses the file and nothing is imported. Importing the same file again changes nothing."""
+    from alloop.label.importing import ImportRefused
+    from alloop.label.importing import import_labels as run_import
+
+    try:
+        result = run_import(project, file, id_column, label_column, annotator)
+    except ImportRefused as refused:
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        for line in refused.lines:
+            err.print(line, markup=False)
+        raise
+    who = f"new annotator {result.annotator!r}" if result.new_annotator else repr(result.annotator)
+    print(
+        f"imported {result.added:,} labels as {who} ({result.changed:,} changed, "
+        f"{result.unchanged:,} already there)"
+    )
+    if result.left_out:
+        reasons = ", ".join(f"{n:,} with {why}" for why, n in sorted(result.left_out.items()))
+        print(f"left out Label Studio tasks without a label: {reasons}")
+    print("if `alloop label` serves this project now, restart it so its queue and counts include them")
 
 
 def register(app: typer.Typer) -> None:
@@ -330,3 +421,4 @@ def register(app: typer.Typer) -> None:
     app.command("label-stats")(label_stats)
     app.command("export")(export)
     app.command("predict")(predict)
+    app.command("import-labels")(import_labels)
