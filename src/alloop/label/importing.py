@@ -219,13 +219,12 @@ def _write(store: LabelStore, name: str, chosen: dict[int, str]) -> ImportResult
                 "SELECT pos, status, label FROM labels WHERE annotator = ?", (annotator,)
             )
         }
-        seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM labels").fetchone()[0])
         for pos, label in chosen.items():
             before = had.get(pos)
             if before == ("label", label):
                 result.unchanged += 1
                 continue
-            seq += 1
+            seq = store.next_seq(db, "labels")  # the project's counter: never goes back
             db.execute(
                 "INSERT INTO labels (pos, annotator, status, label, created_at, updated_at, seq, source) "
                 "VALUES (?, ?, 'label', ?, ?, ?, ?, 'import') ON CONFLICT (pos, annotator) DO UPDATE "

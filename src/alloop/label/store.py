@@ -197,7 +197,7 @@ class LabelStore:
             self.db.execute("COMMIT")
 
     @staticmethod
-    def _next_seq(db: sqlite3.Connection, table: str) -> int:
+    def next_seq(db: sqlite3.Connection, table: str) -> int:
         """The next sequence number of ``table`` (labels, adjudications), kept in ``meta`` so it
         never goes back, even after the latest row is undone; call inside a transaction. The
         table's own maximum covers projects from before the counter existed."""
@@ -330,7 +330,7 @@ class LabelStore:
             raise ValueError(f"unknown source {source!r}")
         stamp = now_iso()
         with self.transaction() as db:
-            seq = self._next_seq(db, "labels")
+            seq = self.next_seq(db, "labels")
             db.execute(
                 f"INSERT INTO labels ({LABEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (pos, annotator) DO UPDATE "
@@ -390,7 +390,7 @@ class LabelStore:
         """Set (or change) the final label of ``pos``, committed before returning."""
         stamp = now_iso()
         with self.transaction() as db:
-            seq = self._next_seq(db, "adjudications")
+            seq = self.next_seq(db, "adjudications")
             db.execute(
                 "INSERT OR REPLACE INTO adjudications VALUES (?, ?, ?, ?, ?)",
                 (pos, label, reviewer, stamp, seq),
