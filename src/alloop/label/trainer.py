@@ -23,7 +23,13 @@ from alloop.label.config import LabelConfig
 from alloop.label.final import final_labels
 from alloop.label.queue import Estimate, Snapshot, permutation, queue_length
 from alloop.label.store import Items, LabelStore
-from alloop.loop.initial import kmeans_representatives
+from alloop.loop.initial import (
+    class_name_texts,
+    cosine_similarity,
+    kmeans_representatives,
+    label_name_representatives,
+    tfidf_name_similarity,
+)
 from alloop.loop.query import Query, check_strategy, query
 from alloop.metrics import evaluate
 from alloop.models import Classifier, Embedder, Precomputes, SlowToFit, classifier_factory
@@ -32,6 +38,25 @@ from alloop.models.base import with_pool
 log = logging.getLogger("alloop.label")
 CV_FOLDS = 5
 CV_MIN_LABELS = 10
+LABEL_NAMES_TFIDF = "label-names (tf-idf)"
+"""The queue source of the label-names cold start when the classifier has no text encoder."""
+
+
+def name_encoder(model: Classifier) -> Embedder | None:
+    """The pretrained text encoder a classifier is built on, used frozen (every classifier but
+    tfidf has one): what embeds the class names for the label-names cold start."""
+    encoder = getattr(model, "encoder", None)
+    return encoder if isinstance(encoder, Embedder) else None
+
+
+def cold_start_note(config: LabelConfig) -> str | None:
+    """What ``alloop label`` says when the label-names cold start cannot use embeddings."""
+    if config.cold_start == "label-names" and config.classifier == "tfidf":
+        return (
+            "--classifier tfidf has no text encoder: the label-names cold start ranks items by the "
+            "words they share with each class name (TF-IDF) instead of by embedding similarity"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -107,6 +132,9 @@ class Trainer:
         self.last_seconds = 0.0
         self._factory: Callable[[int], Classifier] | None = None
         self._embeddings: np.ndarray | None = None
+        self._name_similarity: np.ndarray | None = None
+        """label-names cold start: (n_items, n_classes) similarity of item texts to class names"""
+        self._name_source = "label-names"
         self._baseline = 0
         self._pending = False
         self._busy = False
@@ -193,7 +221,20 @@ class Trainer:
         if self.config.cold_start == "kmeans" and isinstance(model, Embedder):
             self.phase = "embedding the pool for the cold start"
             self._embeddings = model.embed(self.items.texts)
+        if self.config.cold_start == "label-names":
+            self.phase = "ranking the pool by similarity to the class names"
+            self._name_similarity, self._name_source = self._similarity_to_names(model)
         self._factory = factory
+
+    def _similarity_to_names(self, model: Classifier) -> tuple[np.ndarray, str]:
+        """Cosine of the frozen encoder's embeddings of the items and of the class names; TF-IDF
+        word overlap when the classifier has no encoder (tfidf)."""
+        labels, texts = self.config.labels, self.items.texts
+        encoder = name_encoder(model)
+        if encoder is None:
+            return tfidf_name_similarity(texts, labels), LABEL_NAMES_TFIDF
+        items = encoder.embed(texts)  # already cached by precompute for every frozen classifier
+        return cosine_similarity(items, encoder.embed(class_name_texts(labels))), "label-names"
 
     def _round(self) -> None:
         started = time.perf_counter()
@@ -207,7 +248,7 @@ class Trainer:
         k = queue_length(config.query_size)
         rng = np.random.default_rng([config.seed, self.rounds])
         if len(np.unique(data.labels)) < 2:
-            queue, source = self._cold_start(data.unlabelled, k)
+            queue, source = self._cold_start(data, k)
             snapshot = Snapshot(tuple(int(p) for p in queue), source, 0, len(data.labels))
         else:
             model = with_pool(self._factory(config.seed), texts)
@@ -238,7 +279,15 @@ class Trainer:
         self.publish(replace(snapshot, seconds=self.last_seconds))
         self.phase = "idle"
 
-    def _cold_start(self, unlabelled: np.ndarray, k: int) -> tuple[np.ndarray, str]:
+    def _cold_start(self, data: TrainingSet, k: int) -> tuple[np.ndarray, str]:
+        unlabelled = data.unlabelled
+        if self._name_similarity is not None and len(unlabelled):
+            n_classes = len(self.config.labels)
+            missing = [c for c in range(n_classes) if c not in set(data.labels.tolist())]
+            chosen = label_name_representatives(
+                self._name_similarity, max(k, n_classes), self.config.seed, unlabelled, first=missing
+            )
+            return chosen, self._name_source
         if self._embeddings is not None and len(unlabelled):
             return kmeans_representatives(self._embeddings, k, self.config.seed, unlabelled), "kmeans"
         order = permutation(len(self.items), self.config.seed)
