@@ -20,12 +20,11 @@ from alloop.label.config import LabelConfig
 from alloop.label.project import open_project
 from alloop.label.search import MAX_QUERY_CHARS, SearchIndex
 from alloop.label.service import LabelService
-from alloop.label.trainer import LABEL_NAMES_TFIDF, cold_start_note
+from alloop.label.trainer import cold_start_note
 from alloop.loop.initial import (
     class_name_texts,
     cosine_similarity,
     label_name_representatives,
-    tfidf_name_similarity,
 )
 
 SYNTHETIC = {"guitar": 40, "kettle": 25, "sneaker": 12, "lipstick": 6, "tent": 3}
@@ -227,11 +226,13 @@ def test_label_name_round_robin_covers_every_class_with_the_stand_in_encoder():
     candidates = np.flatnonzero(frame["category"] != "tent")
     picks = label_name_representatives(similarity, 4, seed=0, candidates=candidates, first=[3])
     assert set(picks.tolist()) <= set(candidates.tolist()) and frame["category"][picks[0]] == "lipstick"
-    # TF-IDF words instead of embeddings: a class name no item shares a word with drops out
-    words = tfidf_name_similarity(frame["title"].tolist(), [*names, "bicycle"])
-    assert np.isinf(words[:, -1]).all()
-    picks = label_name_representatives(words, 8, seed=0)
-    assert sorted(frame["category"][picks[:5]]) == sorted(names) and len(set(picks.tolist())) == 8
+    # no evidence (not finite): a class that runs out drops out; then a seeded random fill
+    none = -np.inf
+    sparse = np.array([[0.9, none], [0.5, none], [none, 0.7], *[[none, none]] * 20])
+    picks = label_name_representatives(sparse, 6, seed=0)
+    assert picks[:3].tolist() == [0, 2, 1] and set(picks[3:].tolist()) <= set(range(3, 23))
+    fills = {tuple(label_name_representatives(sparse, 6, seed=s)[3:].tolist()) for s in range(3)}
+    assert len(fills) == 3 and picks.tolist() == label_name_representatives(sparse, 6, seed=0).tolist()
 
 
 def test_the_live_cold_start_uses_the_class_names(tmp_path, monkeypatch):
@@ -262,10 +263,10 @@ def test_the_live_cold_start_uses_the_class_names(tmp_path, monkeypatch):
     service.close()
 
 
-def test_tfidf_falls_back_to_words_and_old_projects_keep_their_cold_start(tmp_path, data):
+def test_tfidf_falls_back_to_kmeans_and_old_projects_keep_their_cold_start(tmp_path, data):
     p = Project(tmp_path / "new", data)
-    assert p.config.cold_start == "label-names" and p.service.snapshot.source == LABEL_NAMES_TFIDF
-    assert "TF-IDF" in cold_start_note(p.config)
+    assert p.config.cold_start == "label-names" and p.service.snapshot.source == "kmeans"
+    assert "k-means" in cold_start_note(p.config)  # what `alloop label` prints at start
     p.close()
     old = Project(tmp_path / "old", data, cold_start="kmeans")  # as every project before this
     old.close()

@@ -28,7 +28,6 @@ from alloop.loop.initial import (
     cosine_similarity,
     kmeans_representatives,
     label_name_representatives,
-    tfidf_name_similarity,
 )
 from alloop.loop.query import Query, check_strategy, query
 from alloop.metrics import evaluate
@@ -38,8 +37,6 @@ from alloop.models.base import with_pool
 log = logging.getLogger("alloop.label")
 CV_FOLDS = 5
 CV_MIN_LABELS = 10
-LABEL_NAMES_TFIDF = "label-names (tf-idf)"
-"""The queue source of the label-names cold start when the classifier has no text encoder."""
 
 
 def name_encoder(model: Classifier) -> Embedder | None:
@@ -50,11 +47,11 @@ def name_encoder(model: Classifier) -> Embedder | None:
 
 
 def cold_start_note(config: LabelConfig) -> str | None:
-    """What ``alloop label`` says when the label-names cold start cannot use embeddings."""
+    """What ``alloop label`` says when the label-names cold start cannot run as asked."""
     if config.cold_start == "label-names" and config.classifier == "tfidf":
         return (
-            "--classifier tfidf has no text encoder: the label-names cold start ranks items by the "
-            "words they share with each class name (TF-IDF) instead of by embedding similarity"
+            "--classifier tfidf has no text encoder to compare items with the class names: the cold "
+            "start is k-means on its TF-IDF embeddings instead (--cold-start kmeans)"
         )
     return None
 
@@ -134,7 +131,6 @@ class Trainer:
         self._embeddings: np.ndarray | None = None
         self._name_similarity: np.ndarray | None = None
         """label-names cold start: (n_items, n_classes) similarity of item texts to class names"""
-        self._name_source = "label-names"
         self._baseline = 0
         self._pending = False
         self._busy = False
@@ -218,23 +214,18 @@ class Trainer:
         if isinstance(model, Precomputes):
             self.phase = f"embedding the pool 0/{total:,}"
             model.precompute(self.items.texts, progress)
-        if self.config.cold_start == "kmeans" and isinstance(model, Embedder):
+        encoder = name_encoder(model)
+        if self.config.cold_start == "label-names" and encoder is not None:
+            self.phase = "ranking the pool by similarity to the class names"
+            items = encoder.embed(self.items.texts)  # cached already by precompute
+            names = encoder.embed(class_name_texts(self.config.labels))
+            self._name_similarity = cosine_similarity(items, names)
+        elif self.config.cold_start != "random" and isinstance(model, Embedder):
+            # k-means; also label-names without an encoder (tfidf): measured better than matching
+            # the words of the class names, which did worse than random (bench/cold_start.py)
             self.phase = "embedding the pool for the cold start"
             self._embeddings = model.embed(self.items.texts)
-        if self.config.cold_start == "label-names":
-            self.phase = "ranking the pool by similarity to the class names"
-            self._name_similarity, self._name_source = self._similarity_to_names(model)
         self._factory = factory
-
-    def _similarity_to_names(self, model: Classifier) -> tuple[np.ndarray, str]:
-        """Cosine of the frozen encoder's embeddings of the items and of the class names; TF-IDF
-        word overlap when the classifier has no encoder (tfidf)."""
-        labels, texts = self.config.labels, self.items.texts
-        encoder = name_encoder(model)
-        if encoder is None:
-            return tfidf_name_similarity(texts, labels), LABEL_NAMES_TFIDF
-        items = encoder.embed(texts)  # already cached by precompute for every frozen classifier
-        return cosine_similarity(items, encoder.embed(class_name_texts(labels))), "label-names"
 
     def _round(self) -> None:
         started = time.perf_counter()
@@ -287,7 +278,7 @@ class Trainer:
             chosen = label_name_representatives(
                 self._name_similarity, max(k, n_classes), self.config.seed, unlabelled, first=missing
             )
-            return chosen, self._name_source
+            return chosen, "label-names"
         if self._embeddings is not None and len(unlabelled):
             return kmeans_representatives(self._embeddings, k, self.config.seed, unlabelled), "kmeans"
         order = permutation(len(self.items), self.config.seed)
