@@ -46,7 +46,7 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def test_find_and_label_a_missing_class_from_the_keyboard(site, browser):
+def test_find_and_label_a_missing_class_from_the_keyboard(site, browser, tmp_path):
     frame, token = site["frame"], site["token"]
     target = str(frame.index[frame["title"] == TARGET_TITLE][0])
     with httpx.Client(base_url=site["url"], headers=bearer(token)) as api:
@@ -85,6 +85,7 @@ def test_find_and_label_a_missing_class_from_the_keyboard(site, browser):
         page.keyboard.press("ArrowDown")
     assert page.evaluate("document.activeElement.dataset.itemId") == target
     assert "not labelled yet" in page.evaluate("document.activeElement.textContent")
+    page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
 
     # the class key labels the highlighted result; the flag goes
     page.keyboard.press(key)
