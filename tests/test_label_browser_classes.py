@@ -89,10 +89,11 @@ def test_find_and_label_a_missing_class_from_the_keyboard(site, browser, tmp_pat
 
     # the class key labels the highlighted result; the flag goes
     page.keyboard.press(key)
+    shows = "(text) => document.activeElement.textContent.includes(text)"
+    page.wait_for_function(shows, arg=f"you: {MISSING}")  # the result says it is labelled now
+    assert "found by search" in page.inner_text("#message")
     page.wait_for_function("document.getElementById('missing-classes').hidden")
     assert page.eval_on_selector_all("#buttons button.missing", "bs => bs.length") == 0
-    assert f"you: {MISSING}" in page.evaluate("document.activeElement.textContent")
-    assert "found by search" in page.inner_text("#message")
     assert page.evaluate("document.body.dataset.itemId") == on_screen  # the queue's item stays
     with sqlite3.connect(site["db"]) as db:
         row = db.execute(
