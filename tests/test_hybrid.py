@@ -134,7 +134,8 @@ def test_label_service_retrains_a_hybrid_and_predict_uses_it(small, tmp_path):
     try:
         trainer = project.service.trainer
         assert trainer.wait_idle(180)
-        assert project.service.snapshot.source == "kmeans"  # the hybrid embeds: k-means cold start
+        # a new project's cold start: the class names, embedded by the hybrid's frozen encoder
+        assert project.service.snapshot.source == "label-names"
         for _ in range(20):
             project.label_next("alice")
         assert trainer.wait_idle(180), trainer.error

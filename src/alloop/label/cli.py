@@ -68,7 +68,12 @@ def label(
         int, typer.Option(help="Annotators per overlap item.")
     ] = LabelConfig.overlap_raters,
     cold_start: Annotated[
-        str, typer.Option(help=f"First items before any model: {' or '.join(COLD_STARTS)}.")
+        str,
+        typer.Option(
+            help=f"First items before any model ({', '.join(COLD_STARTS)}): label-names takes, class "
+            "by class, the items most like each class name, so the first labels reach every class; "
+            "kmeans one item per cluster of the pool. New projects default to label-names."
+        ),
     ] = LabelConfig.cold_start,
     seed: SeedOption = LabelConfig.seed,
     near_duplicate_threshold: NearDuplicateThresholdOption = LabelConfig.near_duplicate_threshold,
@@ -92,6 +97,7 @@ def label(
     from alloop.label.project import open_project
     from alloop.label.server import create_app
     from alloop.label.service import LabelService
+    from alloop.label.trainer import cold_start_note
 
     typed = set(given_on_command_line(ctx)) - {"project", "labels_file", "host", "port"}
     given: dict[str, Any] = {name: ctx.params[name] for name in typed}
@@ -107,6 +113,8 @@ def label(
     )
     for note in config.notes:
         out.print(f"  [yellow]note[/]: {note}")
+    if cold_note := cold_start_note(config):
+        out.print(f"  [yellow]note[/]: {cold_note}")
     names = [a.name for a in store.annotators()]
     if names:
         out.print(f"annotators: {', '.join(names)}")
@@ -255,6 +263,12 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
     for name, n in stats["per_class"].items():
         classes.add_row(name, str(n))
     out.print(classes)
+    missing = stats.get("missing_classes", [])
+    out.print(
+        f"[yellow]classes with no label yet ({len(missing)})[/]: {', '.join(missing)}"
+        if missing
+        else "every class has a label"
+    )
     people = Table(title="annotators")
     for column in ("name", "labels", "skips", "unsure", "gold accuracy"):
         people.add_column(column, justify="left" if column == "name" else "right")

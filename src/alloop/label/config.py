@@ -16,7 +16,9 @@ from alloop.models import ModelConfig
 from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, Strategy, check_threshold, get_strategy
 from alloop.strategies.selection import check_k
 
-COLD_STARTS = ("kmeans", "random")
+COLD_STARTS = ("label-names", "kmeans", "random")
+"""The first items before any model; label-names is the default of new projects (older ones
+keep the cold start their stored config names)."""
 DATA_KEYS = ("data", "text", "labels", "gold", "id_column")
 """Settings that define the items and the label set: fixed once a project holds data."""
 MODEL_KEYS = tuple(f.name for f in fields(ModelConfig))
@@ -38,7 +40,7 @@ class LabelConfig:
     query_size: int = 10
     overlap: float = 0.0
     overlap_raters: int = 2
-    cold_start: str = "kmeans"
+    cold_start: str = "label-names"
     seed: int = 0
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     pool_subsample: int | None = None
@@ -62,7 +64,7 @@ class LabelConfig:
         if self.get_strategy().needs_embeddings:
             self.model.require_embeddings(f"--strategy {self.strategy}")
         if self.cold_start not in COLD_STARTS:
-            raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {' or '.join(COLD_STARTS)}")
+            raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {', '.join(COLD_STARTS)}")
         if self.seed < 0:
             raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
         check_k(self.query_size)

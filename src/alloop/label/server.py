@@ -9,7 +9,7 @@ of rendering every item text with ``textContent``, so a product title cannot inj
 from __future__ import annotations
 
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,7 +26,7 @@ from alloop.label.store import Annotator
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
 NOT_UTF8 = "malformed request body: send JSON encoded as UTF-8"
-STATIC = ("index.html", "app.js", "app.css", "review.js")
+STATIC = ("index.html", "app.js", "app.css", "review.js", "search.js")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -44,6 +44,8 @@ class LabelIn(BaseModel):
     label: Annotated[StrictStr | None, Field(max_length=500)] = None
     skip: StrictBool = False
     unsure: StrictBool = False
+    source: Literal["queue", "search"] = "queue"
+    """how the item was found: handed out by GET /api/next, or by GET /api/search"""
 
 
 class BodyLimit:
@@ -100,6 +102,9 @@ def create_app(service: LabelService) -> FastAPI:
     pages = {name: resources.files("alloop.label").joinpath("static", name).read_bytes() for name in STATIC}
 
     app.state.service = service
+    from alloop.label.routes_classes import search_router  # here: it imports this module's Who
+
+    app.include_router(search_router(service))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -163,7 +168,7 @@ def create_app(service: LabelService) -> FastAPI:
     @app.post("/api/labels")
     def post_label(body: LabelIn, who: Who) -> dict[str, Any]:
         """Answers 200 only once the label is committed to label.db."""
-        answer = Answer(str(body.item_id), body.label, body.skip, body.unsure)
+        answer = Answer(str(body.item_id), body.label, body.skip, body.unsure, source=body.source)
         return service.submit(who, answer)
 
     @app.post("/api/undo")

@@ -50,6 +50,8 @@ class Answer:
     label: str | None = None
     skip: bool = False
     unsure: bool = False
+    source: str = "queue"
+    """how the annotator found the item: handed out (``queue``) or by the page's search box"""
 
 
 class LabelService:
@@ -176,7 +178,7 @@ class LabelService:
                 raise RequestError(
                     409, f"item {shorten(answer.item_id)} is being labelled by another annotator"
                 )
-            row = self.store.put_label(pos, annotator.id, status, answer.label)
+            row = self.store.put_label(pos, annotator.id, status, answer.label, source=answer.source)
             self._record(row.pos, annotator.id, row)
             n_labels = self.tally.totals["label"]
             changes = n_labels + len(self.tally.adjudications)
@@ -339,6 +341,7 @@ def summarise(service: LabelService, names: dict[int, str], you: Annotator | Non
         "unsure": tally.totals["unsure"],
         "ties": tally.ties,
         "per_class": {label: tally.per_class.get(label, 0) for label in config.labels},
+        "missing_classes": [label for label in config.labels if not tally.per_class.get(label, 0)],
         "queue": sum(tally.n_labels(p) == 0 and p not in held for p in snapshot.queue),
         "you": (
             {"name": you.name, "labels": tally.people[you.id].labels if you.id in tally.people else 0}

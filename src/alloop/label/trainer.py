@@ -23,7 +23,12 @@ from alloop.label.config import LabelConfig
 from alloop.label.final import final_labels
 from alloop.label.queue import Estimate, Snapshot, permutation, queue_length
 from alloop.label.store import Items, LabelStore
-from alloop.loop.initial import kmeans_representatives
+from alloop.loop.initial import (
+    class_name_texts,
+    cosine_similarity,
+    kmeans_representatives,
+    label_name_representatives,
+)
 from alloop.loop.query import Query, check_strategy, query
 from alloop.metrics import evaluate
 from alloop.models import Classifier, Embedder, Precomputes, SlowToFit, classifier_factory
@@ -32,6 +37,23 @@ from alloop.models.base import with_pool
 log = logging.getLogger("alloop.label")
 CV_FOLDS = 5
 CV_MIN_LABELS = 10
+
+
+def name_encoder(model: Classifier) -> Embedder | None:
+    """The pretrained text encoder a classifier is built on, used frozen (every classifier but
+    tfidf has one): what embeds the class names for the label-names cold start."""
+    encoder = getattr(model, "encoder", None)
+    return encoder if isinstance(encoder, Embedder) else None
+
+
+def cold_start_note(config: LabelConfig) -> str | None:
+    """What ``alloop label`` says when the label-names cold start cannot run as asked."""
+    if config.cold_start == "label-names" and config.classifier == "tfidf":
+        return (
+            "--classifier tfidf has no text encoder to compare items with the class names: the cold "
+            "start is k-means on its TF-IDF embeddings instead (--cold-start kmeans)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -133,6 +155,8 @@ class Trainer:
         self.last_seconds = 0.0
         self._factory: Callable[[int], Classifier] | None = None
         self._embeddings: np.ndarray | None = None
+        self._name_similarity: np.ndarray | None = None
+        """label-names cold start: (n_items, n_classes) similarity of item texts to class names"""
         self._baseline = 0
         self._pending = False
         self._busy = False
@@ -217,7 +241,15 @@ class Trainer:
         if isinstance(model, Precomputes):
             self.phase = f"embedding the pool 0/{total:,}"
             model.precompute(self.items.texts, progress)
-        if self.config.cold_start == "kmeans" and isinstance(model, Embedder):
+        encoder = name_encoder(model)
+        if self.config.cold_start == "label-names" and encoder is not None:
+            self.phase = "ranking the pool by similarity to the class names"
+            items = encoder.embed(self.items.texts)  # cached already by precompute
+            names = encoder.embed(class_name_texts(self.config.labels))
+            self._name_similarity = cosine_similarity(items, names)
+        elif self.config.cold_start != "random" and isinstance(model, Embedder):
+            # k-means; also label-names without an encoder (tfidf): measured better than matching
+            # the words of the class names, which did worse than random (bench/cold_start.py)
             self.phase = "embedding the pool for the cold start"
             self._embeddings = model.embed(self.items.texts)
         self._factory = factory
@@ -234,7 +266,7 @@ class Trainer:
         k = queue_length(config.query_size)
         rng = np.random.default_rng([config.seed, self.rounds])
         if len(np.unique(data.labels)) < 2:
-            queue, source = self._cold_start(data.unlabelled, k)
+            queue, source = self._cold_start(data, k)
             snapshot = Snapshot(tuple(int(p) for p in queue), source, self.version, len(data.labels))
         else:
             model = with_pool(self._factory(config.seed), texts)
@@ -268,7 +300,15 @@ class Trainer:
         self.publish(replace(snapshot, seconds=self.last_seconds))
         self.phase = "idle"
 
-    def _cold_start(self, unlabelled: np.ndarray, k: int) -> tuple[np.ndarray, str]:
+    def _cold_start(self, data: TrainingSet, k: int) -> tuple[np.ndarray, str]:
+        unlabelled = data.unlabelled
+        if self._name_similarity is not None and len(unlabelled):
+            n_classes = len(self.config.labels)
+            missing = [c for c in range(n_classes) if c not in set(data.labels.tolist())]
+            chosen = label_name_representatives(
+                self._name_similarity, max(k, n_classes), self.config.seed, unlabelled, first=missing
+            )
+            return chosen, "label-names"
         if self._embeddings is not None and len(unlabelled):
             return kmeans_representatives(self._embeddings, k, self.config.seed, unlabelled), "kmeans"
         order = permutation(len(self.items), self.config.seed)

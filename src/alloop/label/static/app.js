@@ -189,6 +189,7 @@ function fmt(x, digits) {
 }
 
 function renderStats(s) {
+  document.dispatchEvent(new CustomEvent("alloop:stats", { detail: s })); // for search.js
   $("n-labelled").textContent = s.labelled_items;
   $("n-items").textContent = s.items;
   $("n-you").textContent = s.you ? s.you.labels : 0;
