@@ -25,7 +25,7 @@ from alloop.label.store import Annotator
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
 NOT_UTF8 = "malformed request body: send JSON encoded as UTF-8"
-STATIC = ("index.html", "app.js", "app.css")
+STATIC = ("index.html", "app.js", "app.css", "suggest.js", "chart.js")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -176,4 +176,7 @@ def create_app(service: LabelService) -> FastAPI:
     def stats(who: Who) -> dict[str, Any]:
         return service.stats(who)
 
+    from alloop.label.routes_suggest import suggest_router  # imports Who from here
+
+    app.include_router(suggest_router(service))
     return app

@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS adjudications (
 """
 COLUMNS: dict[str, dict[str, str]] = {
     "annotators": {"role": "TEXT NOT NULL DEFAULT 'annotator'"},
+    # suggest: the model's suggestion recorded when the item is handed out (what the page shows)
+    "assignments": {"suggestion": "TEXT", "suggestion_p": "REAL"},
+    # suggest: the --show columns' values of each item (JSON), shown on the page, never trained on
+    "items": {"shown": "TEXT"},
     "labels": {
         "source": "TEXT NOT NULL DEFAULT 'queue'",
         "suggestion": "TEXT",
@@ -68,6 +72,7 @@ COLUMNS: dict[str, dict[str, str]] = {
 """Columns added after the first release: created on a new project, added to an older
 ``label.db`` when it is opened (``ALTER TABLE ... ADD COLUMN``), so old projects keep working."""
 LABEL_COLUMNS = "pos, annotator, status, label, created_at, updated_at, seq, source, suggestion, suggestion_p"
+ASSIGNMENT_COLUMNS = "pos, annotator, handed_at, suggestion, suggestion_p"
 
 
 @dataclass(frozen=True)
@@ -232,6 +237,23 @@ class LabelStore:
             gold=[r[3] for r in rows],
         )
 
+    def shown(self) -> list[dict[str, str]]:
+        """The ``--show`` columns' values by position (empty dicts where none are stored)."""
+        rows = self._query("SELECT shown FROM items ORDER BY pos")
+        return [json.loads(r[0]) if r[0] else {} for r in rows]
+
+    def set_shown(self, columns: Sequence[str], values: Sequence[dict[str, str]]) -> None:
+        """Store the ``--show`` columns' values (one dict per position) and which columns they
+        are (meta ``shown_columns``), in one transaction."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE items SET shown = ? WHERE pos = ?",
+                [(json.dumps(v) if v else None, pos) for pos, v in enumerate(values)],
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('shown_columns', ?)", (json.dumps(list(columns)),)
+            )
+
     # -- annotators ---------------------------------------------------------------------------
     def add_annotator(self, name: str) -> str:
         """Create an annotator; returns the token, which is shown once and never stored."""
@@ -268,11 +290,26 @@ class LabelStore:
         )
         return int(rows[0][0]) if rows else None
 
-    def assign(self, pos: int, annotator: int) -> None:
-        """Hand ``pos`` to ``annotator``: an annotator holds one item at a time."""
+    def assign(
+        self, pos: int, annotator: int, *, suggestion: str | None = None, suggestion_p: float | None = None
+    ) -> None:
+        """Hand ``pos`` to ``annotator``: an annotator holds one item at a time. ``suggestion`` is
+        the model's label shown with it, kept so the answer records what was really shown."""
         with self.transaction() as db:
             db.execute("DELETE FROM assignments WHERE annotator = ?", (annotator,))
-            db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (pos, annotator, time.time()))
+            db.execute(
+                f"INSERT OR REPLACE INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                (pos, annotator, time.time(), suggestion, suggestion_p),
+            )
+
+    def handed(self, pos: int, annotator: int) -> tuple[str | None, float | None] | None:
+        """The suggestion recorded when ``pos`` was handed to ``annotator`` (both None when none
+        was shown); None when the item is not handed to them."""
+        rows = self._query(
+            "SELECT suggestion, suggestion_p FROM assignments WHERE pos = ? AND annotator = ?",
+            (pos, annotator),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
 
     # -- labels -------------------------------------------------------------------------------
     def put_label(
@@ -321,8 +358,9 @@ class LabelStore:
                 return None
             db.execute("DELETE FROM labels WHERE pos = ? AND annotator = ?", (row[0], annotator))
             db.execute("DELETE FROM assignments WHERE annotator = ?", (annotator,))
-            db.execute(
-                "INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (row[0], annotator, time.time())
+            db.execute(  # handed back with the suggestion it was answered with
+                f"INSERT OR REPLACE INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                (row[0], annotator, time.time(), row[8], row[9]),
             )
         return LabelRow(*row)
 

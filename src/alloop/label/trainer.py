@@ -23,6 +23,7 @@ from alloop.label.config import LabelConfig
 from alloop.label.final import final_labels
 from alloop.label.queue import Estimate, Snapshot, permutation, queue_length
 from alloop.label.store import Items, LabelStore
+from alloop.label.suggest import Suggestions, pool_predictions
 from alloop.loop.initial import kmeans_representatives
 from alloop.loop.query import Query, check_strategy, query
 from alloop.metrics import evaluate
@@ -223,6 +224,12 @@ class Trainer:
                 rng,
                 config.pool_subsample,
             )
+            suggestions = None
+            if config.suggest:  # the pool's predictions, reused by the gold estimate below
+                self.phase = "predicting the pool"
+                complete = not isinstance(model, SlowToFit)
+                ranked = pool_predictions(model, texts, data.unlabelled, ranked, complete)
+                suggestions = Suggestions.from_query(len(texts), ranked)
             self.phase = "estimating macro-F1"
             estimate = self._estimate(model, data, ranked)
             self.version += 1
@@ -232,6 +239,7 @@ class Trainer:
                 self.version,
                 len(data.labels),
                 estimate,
+                suggestions=suggestions,
             )
         self.rounds += 1
         self.last_seconds = time.perf_counter() - started
