@@ -243,6 +243,13 @@ CASES: list[tuple[list[str], str]] = [
     (["version", "--verbose"], "No such option"),
     (["labelling"], "No such command"),
     (["annotators", "remove", "alice"], "No such command"),
+    # -- suggest: alloop label --suggest, --show, --guidelines --------------------------------------
+    ([*NEW_LABEL, "--data", "{tiny}", "--suggest", "maybe"], "--suggest is on or off, not 'maybe'"),
+    ([*NEW_LABEL, "--data", "{tiny}", "--show", "colour"], "its columns are: title, category"),
+    ([*LABEL, "--project", "{project}", "--show", "colour"], "--show column 'colour' is not in"),
+    ([*LABEL, "--project", "{project}", "--guidelines", "{new}/rules.md"], "rules.md not found"),
+    ([*LABEL, "--project", "{project}", "--guidelines", "{dir}"], "is a folder; give a file"),
+    ([*LABEL, "--project", "{project}", "--guidelines", "{toml_binary}"], "is not UTF-8 text"),
 ]
 
 

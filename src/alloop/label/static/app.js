@@ -340,6 +340,10 @@ $("skip").addEventListener("click", () => answer({ skip: true }));
 $("unsure").addEventListener("click", () => answer({ unsure: true }));
 $("undo").addEventListener("click", () => undo());
 // a #token=... link opened on a page that already shows the login form logs in without a reload
-window.addEventListener("hashchange", () => { if (/token=/.test(location.hash)) start(); });
+window.addEventListener("hashchange", () => {
+  if (!/token=/.test(location.hash)) return;
+  document.activeElement.blur(); // the token field may hold the focus; the keys go to the page
+  start();
+});
 setInterval(refresh, 4000);
 start();
