@@ -104,7 +104,8 @@ def test_no_suggestion_before_a_model_then_the_models_label_and_probability(proj
     proba = model.predict_proba([item["text"]])[0]
     assert project.config.labels[int(np.argmax(proba))] == shown["label"]
     assert shown["p"] == pytest.approx(float(np.max(proba)), abs=1e-3)
-    assert project.get("alice", "/api/next") == item  # asked again: the same item, the same suggestion
+    again = project.get("alice", "/api/next")  # asked again: the same item, the same suggestion
+    assert (again["item_id"], again["source"], again["suggestion"]) == (item["item_id"], "held", shown)
 
 
 def test_the_suggestion_shown_is_stored_with_the_answer_and_gives_the_acceptance_rate(project):
@@ -144,7 +145,9 @@ def test_the_suggestion_shown_is_stored_with_the_answer_and_gives_the_acceptance
     project.post("alice", {"item_id": c["item_id"], "label": c["suggestion"]["label"]})
     assert project.row(c["item_id"]).suggestion_p == c["suggestion"]["p"]
     expected = project.get("alice", "/api/stats")["suggestions"]
-    assert (expected["with_suggestion"], expected["accepted"]) == (3, 1)
+    shown = [r for r in project.store.label_rows() if r.status == "label" and r.suggestion is not None]
+    assert expected["with_suggestion"] == len(shown) == 3 + 5  # alice's a, b, c and bob's five
+    assert expected["accepted"] == sum(r.label == r.suggestion for r in shown)
     # read back from label.db alone (a restart, or `alloop label-stats`)
     again = LabelService(project.store, project.config, project.items, train=False).stats()
     assert again["suggestions"] == expected

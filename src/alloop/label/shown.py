@@ -1,6 +1,6 @@
 """``--show COLUMN``: fields of the data shown on the page under the text (brand, price, bullet
 points) that the classifier never sees. Their values are read from ``--data`` when the list of
-columns changes and stored in ``label.db`` (``items.shown``), matched to the items by id.
+columns changes and stored in ``label.db`` (table ``shown``), matched to the items by id.
 """
 
 from __future__ import annotations

@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS labels (
 );
 CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (annotator, seq);
 CREATE INDEX IF NOT EXISTS labels_by_global_seq ON labels (seq);
+CREATE TABLE IF NOT EXISTS shown (
+    pos INTEGER PRIMARY KEY REFERENCES items(pos), fields TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS adjudications (
     pos INTEGER PRIMARY KEY REFERENCES items(pos), label TEXT NOT NULL,
     reviewer INTEGER NOT NULL REFERENCES annotators(id), decided_at TEXT NOT NULL, seq INTEGER NOT NULL
@@ -61,8 +64,6 @@ COLUMNS: dict[str, dict[str, str]] = {
     "annotators": {"role": "TEXT NOT NULL DEFAULT 'annotator'"},
     # suggest: the model's suggestion recorded when the item is handed out (what the page shows)
     "assignments": {"suggestion": "TEXT", "suggestion_p": "REAL"},
-    # suggest: the --show columns' values of each item (JSON), shown on the page, never trained on
-    "items": {"shown": "TEXT"},
     "labels": {
         "source": "TEXT NOT NULL DEFAULT 'queue'",
         "suggestion": "TEXT",
@@ -238,17 +239,19 @@ class LabelStore:
         )
 
     def shown(self) -> list[dict[str, str]]:
-        """The ``--show`` columns' values by position (empty dicts where none are stored)."""
-        rows = self._query("SELECT shown FROM items ORDER BY pos")
-        return [json.loads(r[0]) if r[0] else {} for r in rows]
+        """The ``--show`` columns' values by position (table ``shown``; empty dicts where none)."""
+        out: list[dict[str, str]] = [{} for _ in range(self._query("SELECT COUNT(*) FROM items")[0][0])]
+        for pos, fields in self._query("SELECT pos, fields FROM shown"):
+            out[int(pos)] = json.loads(fields)
+        return out
 
     def set_shown(self, columns: Sequence[str], values: Sequence[dict[str, str]]) -> None:
         """Store the ``--show`` columns' values (one dict per position) and which columns they
         are (meta ``shown_columns``), in one transaction."""
         with self.transaction() as db:
+            db.execute("DELETE FROM shown")
             db.executemany(
-                "UPDATE items SET shown = ? WHERE pos = ?",
-                [(json.dumps(v) if v else None, pos) for pos, v in enumerate(values)],
+                "INSERT INTO shown VALUES (?, ?)", [(pos, json.dumps(v)) for pos, v in enumerate(values) if v]
             )
             db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('shown_columns', ?)", (json.dumps(list(columns)),)
