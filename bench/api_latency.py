@@ -66,7 +66,8 @@ def fill(project: Path, target: int) -> int:
         with store.transaction() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM labels").fetchone()[0]
             db.executemany(
-                "INSERT INTO labels VALUES (?, ?, 'label', ?, ?, ?, ?)",
+                "INSERT INTO labels (pos, annotator, status, label, created_at, updated_at, seq) "
+                "VALUES (?, ?, 'label', ?, ?, ?, ?)",
                 [(p, filler, CLASSES[p % 10], stamp, stamp, seq + i + 1) for i, p in enumerate(free)],
             )
         return len(store.label_rows())
