@@ -88,6 +88,7 @@ def label(
     show: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="COLUMN",
             help="A column to show under the text (brand, price, bullet points), never given to the "
             "model; repeatable. Given again, it replaces the list (--show '' clears it).",
             show_default=False,
@@ -96,6 +97,7 @@ def label(
     guidelines: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="A Markdown file of labelling guidelines, shown on the page; kept in the project.",
             show_default=False,
         ),
