@@ -1,7 +1,8 @@
 """Labels per minute in a scripted browser session, the model's suggestion on vs off.
 
-A stand-in model suggests the true (gold) label for 70% of the items (seeded per item; else a
-random other class), so the measurement does not depend on how good a real model happens to be.
+A stand-in model suggests the true (gold) label for 7 of every 10 items in the order they are
+handed out (which 7: seeded; else a random other class), so the measurement does not depend on
+how good a real model happens to be.
 Each run is a fresh project of the amazon-in titles (19 classes) served by the real app (uvicorn
 on loopback, no trainer: the stand-in's snapshot is published once); Debian's Chromium, driven by
 Playwright, labels ``--labels`` items with the keyboard. Runs alternate off, on, off, on...;
@@ -57,12 +58,18 @@ ARGS = ["--disable-gpu", "--disable-background-networking", "--disable-component
 LATENCIES = "performance.getEntriesByName('alloop:key-to-item').map((e) => e.duration)"
 
 
-def stand_in(gold: list[str | None], labels: tuple[str, ...], accuracy: float, seed: int) -> Suggestions:
-    """The gold label with probability ``accuracy`` (per item, seeded), else another class."""
+def stand_in(
+    gold: list[str | None], labels: tuple[str, ...], accuracy: float, order: np.ndarray, seed: int
+) -> Suggestions:
+    """The gold label for ``accuracy`` of the items, else another class: of every 10 items in
+    hand-out ``order``, exactly round(10 x accuracy) are right (which ones: seeded), so a short
+    run sees the stated accuracy, not a sample's."""
     rng = np.random.default_rng(seed)
     code = {label: i for i, label in enumerate(labels)}
     truth = np.array([code[g] for g in gold], dtype=np.int32)  # type: ignore[index]
-    right = rng.random(len(gold)) < accuracy
+    block = np.arange(10) < round(10 * accuracy)
+    right = np.empty(len(gold), dtype=bool)
+    right[order] = np.concatenate([rng.permutation(block) for _ in range(len(gold) // 10 + 1)])[: len(gold)]
     other = (truth + rng.integers(1, len(labels), len(gold))) % len(labels)
     suggested = np.where(right, truth, other).astype(np.int32)
     p = np.where(right, rng.uniform(0.5, 0.95, len(gold)), rng.uniform(0.3, 0.7, len(gold)))
@@ -87,8 +94,9 @@ def one_run(browser: Any, data: Path, labels: tuple[str, ...], suggest: bool, ar
         store, config, items = open_project(Path(tmp) / "project", {**given, "suggest": suggest})
         token = store.add_annotator("annotator")
         service = LabelService(store, replace(config, suggest=suggest), items, train=False)
-        queue = tuple(int(p) for p in permutation(len(items), args.seed)[:20])
-        model = stand_in(items.gold, labels, args.accuracy, args.seed)
+        order = permutation(len(items), config.seed)  # the hand-out order: queue, then the fallback
+        queue = tuple(int(p) for p in order[:20])
+        model = stand_in(items.gold, labels, args.accuracy, order, args.seed)
         service._publish(Snapshot(queue, "margin", 1, 100, suggestions=model))  # the stand-in, as v1
         server, thread, port = serve(service)
         choose = args.hick_ms * math.log2(len(labels) + 1) / 1000
