@@ -115,7 +115,7 @@ def one_run(browser: Any, data: Path, labels: tuple[str, ...], suggest: bool, ar
             for _ in range(args.labels):
                 item = page.evaluate("document.body.dataset.itemId")
                 truth = items.gold[items.ids.index(item)]
-                offer = page.get_attribute("#suggestion", "data-label") if suggest else None
+                offer = page.get_attribute("#suggestion", "data-label")  # None when off: same calls
                 if offer is not None:
                     suggested += 1
                     right = offer == truth
