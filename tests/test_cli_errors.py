@@ -300,6 +300,13 @@ CASES: list[tuple[list[str], str]] = [
     (["annotators", "set-role", "alice", "--role", "reviewer", "--project", "{new}"], "no label.db"),
     (["annotators", "set-role", "alice", "--role", "reviewer", "--project", "{project_garbage}"], "SQLite"),
     (["annotators", "set-role", "alice", "--project", "{project}"], "Missing option '--role'"),
+    # -- suggest: alloop label --suggest, --show, --guidelines --------------------------------------
+    ([*NEW_LABEL, "--data", "{tiny}", "--suggest", "maybe"], "--suggest is on or off, not 'maybe'"),
+    ([*NEW_LABEL, "--data", "{tiny}", "--show", "colour"], "its columns are: title, category"),
+    ([*LABEL, "--project", "{project}", "--show", "colour"], "--show column 'colour' is not in"),
+    ([*LABEL, "--project", "{project}", "--guidelines", "{new}/rules.md"], "rules.md not found"),
+    ([*LABEL, "--project", "{project}", "--guidelines", "{dir}"], "is a folder; give a file"),
+    ([*LABEL, "--project", "{project}", "--guidelines", "{toml_binary}"], "is not UTF-8 text"),
 ]
 
 

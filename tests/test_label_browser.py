@@ -136,6 +136,7 @@ def test_keyboard_labelling_with_live_retraining(site, browser, tmp_path):
     target = page.evaluate("document.activeElement.getAttribute('aria-label').split(' ').pop()")
     before = page.evaluate("document.activeElement.value")
     page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # arrows only move the choice; Enter saves it
     page.wait_for_function("document.getElementById('message').textContent.startsWith('changed')")
     with httpx.Client(base_url=url, headers=bearer(tokens["alice"])) as api:
         recent = {

@@ -237,6 +237,9 @@ ANNOTATOR_CALLS = [
     ("POST", "/api/undo", None),
     ("GET", "/api/review", None),
     ("POST", "/api/review", {"item_id": "0", "label": "music"}),
+    ("GET", "/api/search?q=item", None),
+    ("GET", "/api/guidelines", None),
+    ("GET", "/api/model-history", None),
 ]
 
 

@@ -86,6 +86,31 @@ def label(
     cache_dir: CacheDirOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
+    suggest: Annotated[
+        str,
+        typer.Option(
+            metavar="on|off",
+            help="Show the model's predicted label with each item, pre-selected (Enter accepts it); "
+            "off for teams that fear anchoring.",
+        ),
+    ] = "on",
+    show: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="A column to show under the text (brand, price, bullet points), never given to the "
+            "model; repeatable. Given again, it replaces the list (--show '' clears it).",
+            show_default=False,
+        ),
+    ] = None,
+    guidelines: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="A Markdown file of labelling guidelines, shown on the page; kept in the project.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Label items in the browser while a model picks the most useful next item.
 
@@ -94,18 +119,29 @@ def label(
     options given again replace the stored ones; those left out keep their stored values."""
     import uvicorn
 
+    from alloop.label.guidelines import KEY as GUIDELINES
+    from alloop.label.guidelines import read_guidelines
     from alloop.label.project import open_project
     from alloop.label.server import create_app
     from alloop.label.service import LabelService
+    from alloop.label.shown import clean_columns
+    from alloop.label.suggest import parse_switch
     from alloop.label.trainer import cold_start_note
 
-    typed = set(given_on_command_line(ctx)) - {"project", "labels_file", "host", "port"}
+    typed = set(given_on_command_line(ctx)) - {"project", "labels_file", "host", "port", "guidelines"}
     given: dict[str, Any] = {name: ctx.params[name] for name in typed}
     given["labels"] = parse_labels(labels, labels_file)
     if "text" in given:
         given["text"] = tuple(text or ())
+    if "suggest" in given:
+        given["suggest"] = parse_switch(suggest)
+    if "show" in given:
+        given["show"] = clean_columns(show or ())
+    guide = read_guidelines(guidelines) if guidelines is not None else None
     sock = _listen(host, port)  # before loading anything: a busy port fails at once
     store, config, items = open_project(project, given)
+    if guide is not None:
+        store.put_meta(GUIDELINES, guide)
     out = Console(highlight=False)
     out.print(
         f"[bold]project[/] {project}: {len(items):,} items, {len(config.labels)} labels, "
@@ -115,6 +151,9 @@ def label(
         out.print(f"  [yellow]note[/]: {note}")
     if cold_note := cold_start_note(config):
         out.print(f"  [yellow]note[/]: {cold_note}")
+    shows = f"; showing {', '.join(config.show)}" if config.show else ""
+    rules = f"; guidelines from {guide['file']}" if guide else ""
+    out.print(f"model suggestions {'on' if config.suggest else 'off'}{shows}{rules}")
     names = [a.name for a in store.annotators()]
     if names:
         out.print(f"annotators: {', '.join(names)}")
@@ -241,6 +280,20 @@ def label_stats(
     _print_stats(stats, Console(highlight=False))
 
 
+def suggestion_line(s: dict[str, Any]) -> str:
+    """``label-stats``' line on the model's suggestions: how often people took them."""
+    state = "on" if s["enabled"] else "off"
+    if not s["with_suggestion"]:
+        return f"model suggestions {state}: no answer had one yet"
+    recent = ""
+    if s["recent_n"] < s["with_suggestion"]:
+        recent = f"; last {s['recent_n']}: {s['recent_rate']:.1%}"
+    return (
+        f"model suggestions {state}: accepted {s['accepted']:,} of {s['with_suggestion']:,} answers "
+        f"that had one ({s['rate']:.1%}{recent}), the model's accuracy on the items people saw"
+    )
+
+
 def _kappa(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -257,6 +310,7 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
             f"last model: v{model['version']} on {model['trained_on']} labels, macro-F1 "
             f"{model['macro_f1']:.3f} ({model['estimate']}, {model['estimate_n']} items)"
         )
+    out.print(suggestion_line(stats["suggestions"]))
     classes = Table(title="labels per class")
     classes.add_column("label")
     classes.add_column("items", justify="right")

@@ -44,6 +44,10 @@ class LabelConfig:
     seed: int = 0
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     pool_subsample: int | None = None
+    suggest: bool = True
+    """show the model's predicted label with each item (``--suggest on|off``)"""
+    show: tuple[str, ...] = ()
+    """columns shown on the page under the text, never given to the model (``--show``)"""
     model: ModelConfig = field(default_factory=ModelConfig)
     notes: tuple[str, ...] = field(default=(), compare=False)
 

@@ -11,6 +11,7 @@ from alloop.data.prepare import build_texts, check_columns, join_value
 from alloop.data.sources import read_splits
 from alloop.errors import AlloopError
 from alloop.label.config import LabelConfig
+from alloop.label.shown import read_shown, sync_shown
 from alloop.label.store import DB_NAME, Items, LabelStore
 
 
@@ -69,6 +70,7 @@ def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, Labe
             config = stored.merged(given)
             items = store.items()
             check_query_size(config.query_size, len(items))
+            sync_shown(store, config, items.ids)  # suggest: --show values, when the list changed
             store.save_config(config)
             return store, config, items
         except BaseException:
@@ -83,8 +85,11 @@ def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, Labe
         items, notes = read_items(LabelConfig.from_json(values).validate())
         config = LabelConfig.from_json({**values, "notes": tuple(notes)}).validate()
         check_query_size(config.query_size, len(items))
+        shown = read_shown(config, items.ids) if config.show else None  # suggest: checked first
         store = store or LabelStore.open(project, create=True)
         store.create(config, items)
+        if shown is not None:
+            store.set_shown(config.show, shown)
         return store, config, items
     except BaseException:
         if store is not None:

@@ -13,8 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from alloop.label.suggest import Suggestions
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Snapshot:
     n_trained: int = 0
     estimate: Estimate | None = None
     seconds: float = 0.0
+    suggestions: Suggestions | None = None
+    """this model's predicted label per unlabelled item (None: no model, or ``--suggest off``)"""
 
 
 def queue_length(query_size: int) -> int:

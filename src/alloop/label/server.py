@@ -26,7 +26,7 @@ from alloop.label.store import Annotator
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
 NOT_UTF8 = "malformed request body: send JSON encoded as UTF-8"
-STATIC = ("index.html", "app.js", "app.css", "review.js", "search.js")
+STATIC = ("index.html", "app.js", "app.css", "review.js", "search.js", "suggest.js", "chart.js")
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -189,4 +189,7 @@ def create_app(service: LabelService) -> FastAPI:
 
     app.include_router(review_router)
 
+    from alloop.label.routes_suggest import suggest_router  # imports Who from here
+
+    app.include_router(suggest_router(service))
     return app

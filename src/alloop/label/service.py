@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from alloop.label import history
+from alloop.label.acceptance import Acceptance
 from alloop.label.agreement import disagreements, fleiss_from_rows, pairwise_cohen
 from alloop.label.config import LabelConfig
 from alloop.label.queue import Snapshot, in_overlap, permutation, pick, queue_length
@@ -66,14 +68,13 @@ class LabelService:
         self._fallback_rank = np.argsort(self.fallback)
         self._fallback_from = 0
         """no item before this index of ``fallback`` is unlabelled: the walk starts here"""
+        rows = store.label_rows()
         self.tally = Tally(
-            store.label_rows(),
-            items.gold,
-            self.label_set,
-            self.overlap,
-            config.overlap_raters,
-            store.adjudications(),
+            rows, items.gold, self.label_set, self.overlap, config.overlap_raters, store.adjudications()
         )
+        self.acceptance = Acceptance(rows)
+        self.shown = store.shown() if config.show else None
+        """the --show columns' values by position"""
         self._agreement: tuple[int, dict[int, str], dict[str, Any]] | None = None
         self._lock = threading.Lock()
         progress = stored_progress(store)  # until the first round: the last model's version, not 0
@@ -115,6 +116,7 @@ class LabelService:
                     "at": now_iso(),
                 },
             )
+            history.record(self.store, snapshot)  # the page's quality chart
 
     def authenticate(self, token: str) -> Annotator | None:
         return self.store.annotator_for_token(token) if token else None
@@ -126,7 +128,7 @@ class LabelService:
             since = time.time() - LEASE_SECONDS
             held = self.store.assignment_of(annotator.id, since)
             if held is not None and self.store.label_of(held, annotator.id) is None:
-                return self._item(held, "held", None)
+                return self._item(held, "held", None, self._handed_suggestion(held, annotator))
             tally = self.tally
             mine = tally.answered_by(annotator.id)
             taken = {p for p, a in self.store.active_assignments(since).items() if a != annotator.id}
@@ -145,18 +147,39 @@ class LabelService:
             )
             if chosen is None:
                 return None
-            self.store.assign(chosen.pos, annotator.id)
-            return self._item(chosen.pos, chosen.source, chosen.rank)
+            offer = self._suggestion(snapshot, chosen.pos)
+            suggested, p = offer if offer is not None else (None, None)
+            self.store.assign(chosen.pos, annotator.id, suggestion=suggested, suggestion_p=p)
+            return self._item(chosen.pos, chosen.source, chosen.rank, offer)
 
-    def _item(self, pos: int, source: str, rank: int | None) -> dict[str, Any]:
-        return {
+    def _suggestion(self, snapshot: Snapshot, pos: int) -> tuple[str, float] | None:
+        """The snapshot model's label for ``pos`` and its probability, when suggestions are on."""
+        if not self.config.suggest or snapshot.suggestions is None:
+            return None
+        return snapshot.suggestions.at(pos, self.config.labels)
+
+    def _handed_suggestion(self, pos: int, annotator: Annotator) -> tuple[str, float] | None:
+        """The suggestion recorded when ``pos`` was handed out: a held item shows the same one."""
+        handed = self.store.handed(pos, annotator.id) if self.config.suggest else None
+        if handed is None or handed[0] is None or handed[1] is None:
+            return None
+        return handed[0], handed[1]
+
+    def _item(
+        self, pos: int, source: str, rank: int | None, suggestion: tuple[str, float] | None = None
+    ) -> dict[str, Any]:
+        item = {
             "item_id": self.items.ids[pos],
             "text": self.items.texts[pos],
             "fields": self.items.fields[pos],
+            "shown": self.shown[pos] if self.shown is not None else {},
             "source": source,
             "rank": rank,
             "model_version": self._snapshot.version,
         }
+        if suggestion is not None:
+            item["suggestion"] = {"label": suggestion[0], "p": suggestion[1]}
+        return item
 
     # -- answers ------------------------------------------------------------------------------
     def submit(self, annotator: Annotator, answer: Answer) -> dict[str, Any]:
@@ -178,7 +201,16 @@ class LabelService:
                 raise RequestError(
                     409, f"item {shorten(answer.item_id)} is being labelled by another annotator"
                 )
-            row = self.store.put_label(pos, annotator.id, status, answer.label, source=answer.source)
+            suggested, p = self._shown_with(pos, annotator)
+            row = self.store.put_label(
+                pos,
+                annotator.id,
+                status,
+                answer.label,
+                source=answer.source,
+                suggestion=suggested,
+                suggestion_p=p,
+            )
             self._record(row.pos, annotator.id, row)
             n_labels = self.tally.totals["label"]
             changes = n_labels + len(self.tally.adjudications)
@@ -192,6 +224,15 @@ class LabelService:
             "updated_at": row.updated_at,
             "labels_total": n_labels,
         }
+
+    def _shown_with(self, pos: int, annotator: Annotator) -> tuple[str | None, float | None]:
+        """The suggestion to store with an answer: the one recorded at hand-out (never what the
+        client says), or, for a change of an earlier answer, the one stored with it."""
+        handed = self.store.handed(pos, annotator.id)
+        if handed is not None:
+            return handed if self.config.suggest else (None, None)
+        previous = self.store.label_of(pos, annotator.id)
+        return (previous.suggestion, previous.suggestion_p) if previous is not None else (None, None)
 
     def undo(self, annotator: Annotator) -> dict[str, Any] | None:
         """Take back this annotator's latest answer; the item becomes their next one again."""
@@ -208,8 +249,10 @@ class LabelService:
         label goes back into the fallback walk."""
         if row is None:
             self.tally.remove(pos, annotator)
+            self.acceptance.remove(pos, annotator)
         else:
             self.tally.apply(row)
+            self.acceptance.apply(row)
         if self.tally.n_labels(pos) == 0:
             self._fallback_from = min(self._fallback_from, int(self._fallback_rank[pos]))
 
@@ -365,4 +408,5 @@ def summarise(service: LabelService, names: dict[int, str], you: Annotator | Non
             "error": trainer.error if trainer else None,
         },
         "agreement": service.agreement(names),
+        "suggestions": {"enabled": config.suggest, **service.acceptance.summary()},
     }

@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS labels (
 );
 CREATE INDEX IF NOT EXISTS labels_by_seq ON labels (annotator, seq);
 CREATE INDEX IF NOT EXISTS labels_by_global_seq ON labels (seq);
+CREATE TABLE IF NOT EXISTS shown (
+    pos INTEGER PRIMARY KEY REFERENCES items(pos), fields TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS adjudications (
     pos INTEGER PRIMARY KEY REFERENCES items(pos), label TEXT NOT NULL,
     reviewer INTEGER NOT NULL REFERENCES annotators(id), decided_at TEXT NOT NULL, seq INTEGER NOT NULL
@@ -59,6 +62,8 @@ CREATE TABLE IF NOT EXISTS adjudications (
 """
 COLUMNS: dict[str, dict[str, str]] = {
     "annotators": {"role": "TEXT NOT NULL DEFAULT 'annotator'"},
+    # suggest: the model's suggestion recorded when the item is handed out (what the page shows)
+    "assignments": {"suggestion": "TEXT", "suggestion_p": "REAL"},
     "labels": {
         "source": "TEXT NOT NULL DEFAULT 'queue'",
         "suggestion": "TEXT",
@@ -68,6 +73,7 @@ COLUMNS: dict[str, dict[str, str]] = {
 """Columns added after the first release: created on a new project, added to an older
 ``label.db`` when it is opened (``ALTER TABLE ... ADD COLUMN``), so old projects keep working."""
 LABEL_COLUMNS = "pos, annotator, status, label, created_at, updated_at, seq, source, suggestion, suggestion_p"
+ASSIGNMENT_COLUMNS = "pos, annotator, handed_at, suggestion, suggestion_p"
 
 
 @dataclass(frozen=True)
@@ -252,6 +258,25 @@ class LabelStore:
             gold=[r[3] for r in rows],
         )
 
+    def shown(self) -> list[dict[str, str]]:
+        """The ``--show`` columns' values by position (table ``shown``; empty dicts where none)."""
+        out: list[dict[str, str]] = [{} for _ in range(self._query("SELECT COUNT(*) FROM items")[0][0])]
+        for pos, fields in self._query("SELECT pos, fields FROM shown"):
+            out[int(pos)] = json.loads(fields)
+        return out
+
+    def set_shown(self, columns: Sequence[str], values: Sequence[dict[str, str]]) -> None:
+        """Store the ``--show`` columns' values (one dict per position) and which columns they
+        are (meta ``shown_columns``), in one transaction."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM shown")
+            db.executemany(
+                "INSERT INTO shown VALUES (?, ?)", [(pos, json.dumps(v)) for pos, v in enumerate(values) if v]
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('shown_columns', ?)", (json.dumps(list(columns)),)
+            )
+
     # -- annotators ---------------------------------------------------------------------------
     def add_annotator(self, name: str, role: str = "annotator") -> str:
         """Create an annotator; returns the token, which is shown once and never stored."""
@@ -303,11 +328,26 @@ class LabelStore:
         )
         return int(rows[0][0]) if rows else None
 
-    def assign(self, pos: int, annotator: int) -> None:
-        """Hand ``pos`` to ``annotator``: an annotator holds one item at a time."""
+    def assign(
+        self, pos: int, annotator: int, *, suggestion: str | None = None, suggestion_p: float | None = None
+    ) -> None:
+        """Hand ``pos`` to ``annotator``: an annotator holds one item at a time. ``suggestion`` is
+        the model's label shown with it, kept so the answer records what was really shown."""
         with self.transaction() as db:
             db.execute("DELETE FROM assignments WHERE annotator = ?", (annotator,))
-            db.execute("INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (pos, annotator, time.time()))
+            db.execute(
+                f"INSERT OR REPLACE INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                (pos, annotator, time.time(), suggestion, suggestion_p),
+            )
+
+    def handed(self, pos: int, annotator: int) -> tuple[str | None, float | None] | None:
+        """The suggestion recorded when ``pos`` was handed to ``annotator`` (both None when none
+        was shown); None when the item is not handed to them."""
+        rows = self._query(
+            "SELECT suggestion, suggestion_p FROM assignments WHERE pos = ? AND annotator = ?",
+            (pos, annotator),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
 
     # -- labels -------------------------------------------------------------------------------
     def put_label(
@@ -356,8 +396,9 @@ class LabelStore:
                 return None
             db.execute("DELETE FROM labels WHERE pos = ? AND annotator = ?", (row[0], annotator))
             db.execute("DELETE FROM assignments WHERE annotator = ?", (annotator,))
-            db.execute(
-                "INSERT OR REPLACE INTO assignments VALUES (?, ?, ?)", (row[0], annotator, time.time())
+            db.execute(  # handed back with the suggestion it was answered with
+                f"INSERT OR REPLACE INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                (row[0], annotator, time.time(), row[8], row[9]),
             )
         return LabelRow(*row)
 

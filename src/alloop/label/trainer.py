@@ -23,6 +23,7 @@ from alloop.label.config import LabelConfig
 from alloop.label.final import final_labels
 from alloop.label.queue import Estimate, Snapshot, permutation, queue_length
 from alloop.label.store import Items, LabelStore
+from alloop.label.suggest import Suggestions, pool_predictions
 from alloop.loop.initial import (
     class_name_texts,
     cosine_similarity,
@@ -282,6 +283,12 @@ class Trainer:
                 rng,
                 config.pool_subsample,
             )
+            suggestions = None
+            if config.suggest:  # the pool's predictions, reused by the gold estimate below
+                self.phase = "predicting the pool"
+                complete = not isinstance(model, SlowToFit)
+                ranked = pool_predictions(model, texts, data.unlabelled, ranked, complete)
+                suggestions = Suggestions.from_query(len(texts), ranked)
             self.phase = "estimating macro-F1"
             estimate = self._estimate(model, data, ranked)
             self.version += 1
@@ -291,6 +298,7 @@ class Trainer:
                 self.version,
                 len(data.labels),
                 estimate,
+                suggestions=suggestions,
             )
         self.rounds += 1
         self.store.put_meta(  # before publishing: a version shown is never shown again after a crash

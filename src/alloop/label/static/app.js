@@ -112,6 +112,7 @@ function renderItem(item) {
     keyAt = null;
   }
   document.body.dataset.itemId = item.done ? "" : item.item_id;
+  document.dispatchEvent(new CustomEvent("alloop:item", { detail: item })); // suggest.js: suggestion, --show
 }
 
 async function loadNext() {
@@ -160,9 +161,13 @@ async function change(itemId, label) {
 
 function renderRecent(items) {
   const list = $("recent-list");
+  const inside = list.contains(document.activeElement);
+  if (inside && list.querySelector("select.dirty")) return; // a choice not yet saved stays while edited
+  const focused = inside ? document.activeElement.closest("li").dataset.itemId : null;
   list.replaceChildren();
   for (const row of items) {
     const li = el("li");
+    li.dataset.itemId = row.item_id;
     li.append(el("span", row.text.split("\n")[0], "text"));
     const select = el("select");
     select.setAttribute("aria-label", "label of item " + row.item_id);
@@ -178,10 +183,28 @@ function renderRecent(items) {
       select.append(option);
     }
     select.value = row.status === "label" ? row.label : "";
-    select.addEventListener("change", () => change(row.item_id, select.value));
-    li.append(select);
+    // Arrow keys only move the choice; Enter or the Save button saves it, Escape puts it back.
+    const saved = select.value;
+    const save = el("button", "Save", "save");
+    save.type = "button";
+    save.hidden = true;
+    const pending = (on) => { select.classList.toggle("dirty", on); save.hidden = !on; };
+    const confirm = () => {
+      if (!select.value || select.value === saved) return;
+      pending(false);
+      change(row.item_id, select.value);
+    };
+    select.addEventListener("change", () => pending(select.value !== saved));
+    select.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") { event.preventDefault(); confirm(); }
+      else if (event.key === "Escape") { select.value = saved; pending(false); }
+    });
+    save.addEventListener("click", confirm);
+    li.append(select, save);
     list.append(li);
   }
+  const again = focused === null ? null : list.querySelector('li[data-item-id="' + CSS.escape(focused) + '"] select');
+  if (again) again.focus(); // a refresh keeps the keyboard where it was
 }
 
 function fmt(x, digits) {
@@ -232,6 +255,7 @@ function renderStats(s) {
     else li.append(d.tie ? el("span", "tie, needs review", "tie") : el("span", d.majority));
     list.append(li);
   }
+  document.dispatchEvent(new CustomEvent("alloop:stats", { detail: s })); // suggest.js, chart.js
 }
 
 let refreshing = false;
@@ -266,7 +290,15 @@ document.addEventListener("keydown", (event) => {
   if ($("app").hidden) return;
   const label = state.keys[event.key];
   const control = CONTROL_KEYS[event.key];
-  if (label !== undefined) {
+  const suggested = state.item && !state.item.done && state.item.suggestion;
+  if (event.key === "Enter") {
+    // Enter accepts the model's suggestion, unless a button or the guidelines have the focus
+    if (!suggested || (event.target !== document.body && event.target.closest("button, summary, a"))) return;
+    event.preventDefault();
+    keyAt = performance.now();
+    flash(suggested.label);
+    answer({ label: suggested.label });
+  } else if (label !== undefined) {
     event.preventDefault();
     keyAt = performance.now();
     flash(label);
@@ -311,5 +343,11 @@ $("login-form").addEventListener("submit", (event) => {
 $("skip").addEventListener("click", () => answer({ skip: true }));
 $("unsure").addEventListener("click", () => answer({ unsure: true }));
 $("undo").addEventListener("click", () => undo());
+// a #token=... link opened on a page that already shows the login form logs in without a reload
+window.addEventListener("hashchange", () => {
+  if (!/token=/.test(location.hash)) return;
+  document.activeElement.blur(); // the token field may hold the focus; the keys go to the page
+  start();
+});
 setInterval(refresh, 4000);
 start();

@@ -1,0 +1,78 @@
+"""The model's suggestion: its predicted label and that label's probability, for each item.
+
+The trainer predicts the unlabelled pool once per model version (reusing the probabilities the
+query step already computed) and publishes the result with the snapshot, so ``GET /api/next``
+only looks up two arrays. Items the model was trained on get no suggestion: for an item handed
+to a second annotator it would repeat the first annotator's label, which nobody may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from alloop.errors import AlloopError
+from alloop.loop.query import Query
+from alloop.loop.scoring import predict_in_chunks
+from alloop.models import Classifier
+
+SWITCH = {"on": True, "off": False}
+
+
+def parse_switch(value: str, option: str = "--suggest") -> bool:
+    """``on`` or ``off`` (any case) as a bool; anything else is one clear error."""
+    key = value.strip().lower()
+    if key not in SWITCH:
+        raise AlloopError(f"{option} is on or off, not {value!r}")
+    return SWITCH[key]
+
+
+@dataclass(frozen=True, eq=False)
+class Suggestions:
+    """Per pool position: the suggested class code (-1: none) and its probability."""
+
+    label: np.ndarray
+    p: np.ndarray
+
+    @classmethod
+    def from_query(cls, n_items: int, scored: Query) -> Suggestions | None:
+        """From the probabilities in ``scored`` (positions ``scored.scored``); None without any."""
+        if scored.proba is None or len(scored.scored) == 0:
+            return None
+        label = np.full(n_items, -1, dtype=np.int32)
+        p = np.full(n_items, np.nan, dtype=np.float32)
+        label[scored.scored] = np.argmax(scored.proba, axis=1)
+        p[scored.scored] = np.max(scored.proba, axis=1)
+        return cls(label, p)
+
+    def at(self, pos: int, labels: Sequence[str]) -> tuple[str, float] | None:
+        """``(label, p)`` for ``pos``, or None when the model has no suggestion for it."""
+        code = int(self.label[pos])
+        if code < 0:
+            return None
+        return labels[code], round(float(self.p[pos]), 4)
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.label >= 0))
+
+
+def pool_predictions(
+    model: Classifier, texts: Sequence[str], unlabelled: np.ndarray, ranked: Query, complete: bool
+) -> Query:
+    """``ranked`` with probabilities for every unlabelled item: those the query step scored are
+    reused, the rest predicted now (only when ``complete``: a fine-tuned encoder scoring the whole
+    pool each round would stall the loop, so it suggests only for what the strategy scored)."""
+    have = ranked.scored if ranked.proba is not None else np.empty(0, dtype=np.int64)
+    missing = np.setdiff1d(unlabelled, have) if complete else np.empty(0, dtype=np.int64)
+    if len(missing) == 0:
+        return ranked
+    extra = predict_in_chunks(model, [texts[p] for p in missing])
+    if ranked.proba is None or len(have) == 0:
+        return replace(ranked, scored=missing, proba=extra)
+    return replace(
+        ranked,
+        scored=np.concatenate([have, missing]),
+        proba=np.concatenate([ranked.proba, extra.astype(ranked.proba.dtype)]),
+    )
