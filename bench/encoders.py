@@ -24,6 +24,28 @@ from alloop.models import Encoder, FrozenEncoderClassifier
 from alloop.models.hybrid import HybridClassifier, NgramFeatures
 
 
+def speed_side_by_side(specs: list[str], sample: list[str], repeats: int) -> None:
+    """Titles per second, the encoders taking turns in each repeat, so a change in the machine's
+    load hits them alike; new texts each time, so nothing comes from a cache."""
+    import os
+
+    encoders = {}
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        encoders[name] = Encoder(None if path == "DEFAULT" else path)
+    rates: dict[str, list[float]] = {name: [] for name in encoders}
+    for repeat in range(repeats):
+        for name, encoder in encoders.items():
+            fresh = [f"{t} #{repeat}" for t in sample]
+            start = time.perf_counter()
+            encoder.embed(fresh)
+            rates[name].append(len(fresh) / (time.perf_counter() - start))
+    load = os.getloadavg()[0]
+    print(f"{len(sample)} titles, fp32, {repeats} repeats taking turns, load1 {load:.1f} at the end")
+    for name, got in rates.items():
+        print(f"  {name}: {statistics.median(got):.0f} titles/s (median; {min(got):.0f}-{max(got):.0f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="../shared/data/amazon-in-products/amazon_in_products.parquet")
@@ -33,8 +55,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--speed-n", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--speed-only", action="store_true", help="only the speed, the encoders taking turns per repeat"
+    )
     args = parser.parse_args()
     data = load_dataset(args.data)
+    if args.speed_only:
+        return speed_side_by_side(args.model, list(data.pool_texts[: args.speed_n]), args.repeats)
     labels_all = np.asarray(data.pool_labels)
     subset, _ = train_test_split(
         np.arange(len(labels_all)), train_size=args.subset, stratify=labels_all, random_state=0
