@@ -39,6 +39,9 @@ def test_an_older_label_db_gains_the_new_columns_and_keeps_its_labels(tmp_path: 
         new = store.put_label(1, 1, "label", "pens", source="search", suggestion="pens", suggestion_p=0.7)
         assert (new.source, new.suggestion, new.suggestion_p) == ("search", "pens", 0.7)
         assert [r.label for r in store.label_rows()] == ["shoes", "pens"]
+        edited = store.put_label(1, 1, "label", "shoes")  # corrected later, e.g. in the recent list
+        assert (edited.label, edited.source) == ("shoes", "search")  # still found by search
+        store.put_label(1, 1, "label", "pens", source="search")
         with pytest.raises(ValueError, match="unknown source"):
             store.put_label(1, 1, "label", "pens", source="guess")
     finally:

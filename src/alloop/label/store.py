@@ -363,7 +363,9 @@ class LabelStore:
     ) -> LabelRow:
         """Insert or replace this annotator's answer on ``pos`` and release the assignment, in
         one committed transaction. Unique per (item, annotator): a retried POST or an edit
-        updates the row, never adds a second one."""
+        updates the row, never adds a second one. An edit keeps the answer's ``source``, where it
+        was first given (an item found by search and later corrected in the recent list stays
+        ``search``)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         if source not in SOURCES:
@@ -375,7 +377,7 @@ class LabelStore:
                 f"INSERT INTO labels ({LABEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (pos, annotator) DO UPDATE "
                 "SET status = excluded.status, label = excluded.label, updated_at = excluded.updated_at, "
-                "seq = excluded.seq, source = excluded.source, suggestion = excluded.suggestion, "
+                "seq = excluded.seq, suggestion = excluded.suggestion, "
                 "suggestion_p = excluded.suggestion_p",
                 (pos, annotator, status, label, stamp, stamp, seq, source, suggestion, suggestion_p),
             )
