@@ -95,6 +95,16 @@ class Server:
                 self.kill()
 
 
+def wait_for_model(url: str, token: str, version: int = 1, timeout: float = 120.0) -> None:
+    """Until the live trainer has published model ``version``: a browser test that labels faster
+    than a busy machine retrains must not race it."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, headers=bearer(token)) as api:
+        while api.get("/api/stats").json()["model"]["version"] < version:
+            assert time.monotonic() < deadline, f"no model version {version} after {timeout:.0f} s"
+            time.sleep(0.2)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

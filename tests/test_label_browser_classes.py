@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
 from label_support import Server, bearer, new_project, small_amazon
 
-CHROMIUM = Path("/usr/bin/chromium")
 MISSING = "music"
 TARGET_TITLE = "AHUJA Wireless Microphone AWM-700U2"
 """A music title of the small data set; searched for by two of its words."""
@@ -20,8 +18,6 @@ TARGET_TITLE = "AHUJA Wireless Microphone AWM-700U2"
 
 @pytest.fixture(scope="module")
 def site(amazon_in, tmp_path_factory) -> Iterator[dict]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} missing: `make test` installs Debian's chromium")
     folder = tmp_path_factory.mktemp("browser-classes")
     data = small_amazon(amazon_in, folder / "data", per_class=6)
     tokens, args = new_project(folder / "project", data, ["alice"])
@@ -30,20 +26,6 @@ def site(amazon_in, tmp_path_factory) -> Iterator[dict]:
     frame = pd.read_parquet(data)
     yield {"url": server.url, "token": tokens["alice"], "frame": frame, "db": folder / "project" / "label.db"}
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def test_find_and_label_a_missing_class_from_the_keyboard(site, browser, tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,14 +13,11 @@ from label_support import Server, bearer, new_project, small_amazon
 
 from alloop.label.store import LabelStore
 
-CHROMIUM = Path("/usr/bin/chromium")
 ALICE, BOB, RITA = "zz-alice", "zz-bob", "zz-rita"  # names no product title contains
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, amazon_in) -> Iterator[dict]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} missing: `make test` installs Debian's chromium")
     folder = tmp_path_factory.mktemp("browser-review")
     data = small_amazon(amazon_in, folder / "data", per_class=3)
     tokens, args = new_project(folder / "project", data, [ALICE, BOB])
@@ -34,20 +30,6 @@ def site(tmp_path_factory, amazon_in) -> Iterator[dict]:
     labels = (data.parent / "labels.txt").read_text().split()
     yield {"url": server.url, "tokens": tokens, "labels": labels}
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, url: str, token: str, errors: list[str]):

@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
-from label_support import Server, bearer, new_project, small_amazon
+from label_support import Server, bearer, new_project, small_amazon, wait_for_model
 
-CHROMIUM = Path("/usr/bin/chromium")
 GUIDELINES = "# Rules\n\nLabel the **main** product.\n\n<script>window.__xss = 1</script>\n"
 
 
 @pytest.fixture(scope="module")
 def site(amazon_in, tmp_path_factory) -> Iterator[dict]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} missing: `make test` installs Debian's chromium")
     folder = tmp_path_factory.mktemp("browser-suggest")
     data = small_amazon(amazon_in, folder / "data", per_class=10)
     (folder / "rules.md").write_text(GUIDELINES)
@@ -30,20 +26,6 @@ def site(amazon_in, tmp_path_factory) -> Iterator[dict]:
     server = Server(args, folder / "server.log").start(tokens["alice"])
     yield {"url": server.url, "token": tokens["alice"], "frame": pd.read_parquet(data)}
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def shown_item(page) -> str:
@@ -89,9 +71,11 @@ def test_suggestions_accepted_with_enter_and_overridden_with_a_key(site, browser
     item = shown_item(page)
     shown = page.text_content("#item-shown")
     assert shown == "sub_category" + frame["sub_category"][int(item)]  # --show, under the title
-    for _ in range(20):
+    for answered in range(20):
         if page.is_visible("#suggestion"):
             break
+        if answered == 5:  # the first retrain is due: on a busy machine it may take a while
+            wait_for_model(url, token)
         page.keyboard.press(keys[gold[int(item)]])
         item = wait_for_new_item(page, item)
     assert page.is_visible("#suggestion"), "no suggestion after 20 labels"
