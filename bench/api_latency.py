@@ -79,7 +79,11 @@ def serve(project: Path) -> tuple[uvicorn.Server, threading.Thread, int, LabelSe
     store = LabelStore.open(project)
     config = store.config()
     assert config is not None
-    service = LabelService(store, config, store.items(), train=False)
+    return serve_service(LabelService(store, config, store.items(), train=False))
+
+
+def serve_service(service: LabelService) -> tuple[uvicorn.Server, threading.Thread, int, LabelService]:
+    """The real app for ``service`` on a free loopback port, in a thread; returns once it listens."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
@@ -122,19 +126,25 @@ def client(
             times[key].extend(values)
 
 
-def measure(project: Path, tokens: dict[str, str], rounds: int) -> dict[str, tuple[float, float]]:
-    server, thread, port, service = serve(project)
+def run_clients(port: int, tokens: dict[str, str], rounds: int) -> dict[str, list[float]]:
+    """One client thread per token, all at once; every request's milliseconds by endpoint."""
     times: dict[str, list[float]] = {"next": [], "labels": [], "stats": []}
     lock = threading.Lock()
+    threads = [
+        threading.Thread(target=client, args=(port, token, rounds, i, times, lock))
+        for i, token in enumerate(tokens.values())
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times
+
+
+def measure(project: Path, tokens: dict[str, str], rounds: int) -> dict[str, tuple[float, float]]:
+    server, thread, port, service = serve(project)
     try:
-        threads = [
-            threading.Thread(target=client, args=(port, token, rounds, i, times, lock))
-            for i, token in enumerate(tokens.values())
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        times = run_clients(port, tokens, rounds)
     finally:
         server.should_exit = True
         thread.join(10)

@@ -18,21 +18,16 @@ import argparse
 import os
 import platform
 import shutil
-import socket
 import statistics
 import tempfile
-import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import uvicorn
-from api_latency import client, fill, make_project
+from api_latency import fill, make_project, run_clients, serve_service
 
-from alloop.label.server import create_app
 from alloop.label.service import LabelService
 from alloop.label.store import LabelStore
 
@@ -46,26 +41,9 @@ def measure(project: Path, tokens: dict[str, str], suggest: bool, rounds: int) -
     assert service.trainer is not None and service.trainer.wait_idle(600)
     service.trainer.stop()  # the first model stays; no retrain competes with the requests
     snapshot = service.snapshot
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(create_app(service), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    times: dict[str, list[float]] = {"next": [], "labels": [], "stats": []}
-    lock = threading.Lock()
-    port = sock.getsockname()[1]
+    server, thread, port, _ = serve_service(service)
     try:
-        threads = [
-            threading.Thread(target=client, args=(port, token, rounds, i, times, lock))
-            for i, token in enumerate(tokens.values())
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        times = run_clients(port, tokens, rounds)
     finally:
         server.should_exit = True
         thread.join(10)
