@@ -31,10 +31,8 @@ import argparse
 import math
 import os
 import platform
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -43,11 +41,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import uvicorn
+from api_latency import serve_service
 
 from alloop.label.project import open_project
 from alloop.label.queue import Snapshot, permutation
-from alloop.label.server import create_app
 from alloop.label.service import LabelService
 from alloop.label.suggest import Suggestions
 
@@ -76,18 +73,6 @@ def stand_in(
     return Suggestions(suggested, p.astype(np.float32))
 
 
-def serve(service: LabelService) -> tuple[uvicorn.Server, threading.Thread, int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(create_app(service), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, thread, sock.getsockname()[1]
-
-
 def one_run(browser: Any, data: Path, labels: tuple[str, ...], suggest: bool, args: Any) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="alloop-suggest-browser-") as tmp:
         given = {"data": str(data), "labels": labels, "gold": "category", "classifier": "tfidf"}
@@ -98,7 +83,7 @@ def one_run(browser: Any, data: Path, labels: tuple[str, ...], suggest: bool, ar
         queue = tuple(int(p) for p in order[:20])
         model = stand_in(items.gold, labels, args.accuracy, order, args.seed)
         service._publish(Snapshot(queue, "margin", 1, 100, suggestions=model))  # the stand-in, as v1
-        server, thread, port = serve(service)
+        server, thread, port, _ = serve_service(service)
         choose = args.hick_ms * math.log2(len(labels) + 1) / 1000
         verify = args.hick_ms * math.log2(3) / 1000
         read, key = args.read_ms / 1000, args.key_ms / 1000
