@@ -27,9 +27,8 @@ import numpy as np
 from alloop.errors import AlloopError
 from alloop.label.config import LabelConfig
 from alloop.label.store import Items, LabelStore, now_iso
-from alloop.label.trainer import TrainingSet, training_set
+from alloop.label.trainer import TrainingSet, fit_model, training_set
 from alloop.models import Classifier, classifier_factory
-from alloop.models.base import with_pool
 
 MODEL_DIR = "model"
 MODEL_FILE = "model.joblib"
@@ -104,8 +103,7 @@ def project_model(
             if stored.settings == wanted.settings
             else "the model settings changed since it was saved"
         )
-    model = with_pool(factory(config.seed), items.texts)
-    model.fit([items.texts[p] for p in data.positions], data.labels)
+    model, _ = fit_model(config, store, items, factory, data)
     seen = np.unique(data.labels)
     trained_at = now_iso()
     _write(project, model, wanted, seen, len(data.labels), trained_at, config)

@@ -107,10 +107,15 @@ def training_set(store: LabelStore, n_items: int, label_set: tuple[str, ...]) ->
 
 
 def fit_model(
-    config: LabelConfig, store: LabelStore, items: Items, factory: Callable[[int], Classifier] | None = None
+    config: LabelConfig,
+    store: LabelStore,
+    items: Items,
+    factory: Callable[[int], Classifier] | None = None,
+    data: TrainingSet | None = None,
 ) -> tuple[Classifier, TrainingSet]:
-    """The project's classifier trained on all final labels (what ``alloop predict`` uses)."""
-    data = training_set(store, len(items), config.labels)
+    """The project's classifier trained on all final labels (what ``alloop predict`` uses);
+    ``data``: the training set when the caller has read it already."""
+    data = data if data is not None else training_set(store, len(items), config.labels)
     if len(data.labels) == 0:
         raise AlloopError("the project has no labels yet; label some items first")
     factory = factory or classifier_factory(config.model, len(config.labels))
