@@ -5,6 +5,7 @@
 #   bash bench/strategies_evidence.sh pricerunner       # a second retailer (bench/datasets/pricerunner.py)
 #   bash bench/strategies_evidence.sh hybrid            # every strategy with the hybrid (the default)
 #   bash bench/strategies_evidence.sh cold              # the three cold starts
+#   bash bench/strategies_evidence.sh balanced          # class-balanced batches, both retailers
 set -euo pipefail
 DATA=${DATA:-../shared/data/amazon-in-products/amazon_in_products.parquet}
 PRICERUNNER=${PRICERUNNER:-../data-ext/pricerunner.parquet}
@@ -26,6 +27,11 @@ for what in "${@:-core}"; do
         run "evidence-pricerunner-$clf" --data "$PRICERUNNER" --classifier "$clf" \
             --strategy random --strategy margin
       done ;;
+    balanced)
+      BAL=(--classifier hybrid --strategy random --strategy cluster-margin --strategy balanced-margin
+           --strategy balanced-cluster-margin)
+      run evidence-balanced --data "$DATA" "${BAL[@]}"
+      run evidence-pricerunner-balanced --data "$PRICERUNNER" "${BAL[@]}" ;;
     cold)
       for how in stratified random kmeans; do
         run "evidence-cold-$how" --data "$DATA" --classifier hybrid --strategy margin --strategy random \

@@ -132,3 +132,22 @@ def test_label_free_names():
     assert [type(c).__name__ for c in label_free(["plateau", "stabilizing"])] == ["Plateau", "Stabilizing"]
     with pytest.raises(AlloopError, match="unknown --stop"):
         label_free(["patience"])
+
+
+def test_balanced_cluster_margin_covers_classes_plain_cluster_margin_leaves_out():
+    # 4 embedding clusters; the model predicts class 0 in clusters 0-2 and class 1 in cluster 3;
+    # class 0's items are all more uncertain than class 1's, so margin candidates skip class 1
+    centres = np.eye(4)
+    emb, cluster = clusters(centres, per=30, spread=0.05)
+    proba = np.tile([0.55, 0.45], (120, 1)) + np.linspace(0, 0.01, 120)[:, None] * [1, -1]
+    proba[cluster == 3] = [0.2, 0.8]
+    proba[cluster == 3] += np.linspace(0, 0.01, 30)[:, None] * [-1, 1]
+    plain = cluster_margin(proba, 4, np.random.default_rng(0), emb, candidates_per_item=2)
+    balanced = get_strategy("balanced-cluster-margin")(
+        proba, 4, np.random.default_rng(0), embeddings=emb, labelled_embeddings=None
+    )
+    assert 3 not in cluster[plain].tolist()
+    assert 3 in cluster[balanced].tolist()
+    assert len(set(balanced.tolist())) == 4
+    scores = margin(proba)
+    assert np.all(np.diff(scores[balanced]) <= 0)  # most uncertain first

@@ -110,3 +110,38 @@ def test_bad_inputs_are_refused():
         get_strategy("margin")(np.array([[np.nan, 1.0]]), 1, rng)
     with pytest.raises(AlloopError, match="unknown strategy"):
         get_strategy("nope")
+
+
+def test_balanced_margin_lets_each_predicted_class_take_a_turn():
+    # margins: class 0 holds the three most uncertain items, class 1 and class 2 one each
+    p = np.array(
+        [
+            [0.50, 0.49, 0.01],  # class 0, gap 0.01
+            [0.51, 0.48, 0.01],  # class 0, gap 0.03
+            [0.52, 0.46, 0.02],  # class 0, gap 0.06
+            [0.30, 0.60, 0.10],  # class 1, gap 0.30
+            [0.05, 0.15, 0.80],  # class 2, gap 0.65
+            [0.80, 0.10, 0.10],  # class 0, gap 0.70
+        ]
+    )
+    assert get_strategy("margin")(p, 3, np.random.default_rng(0)).tolist() == [0, 1, 2]
+    # turn 1: class 0 (it holds the best item), class 1, class 2; turn 2: class 0 again
+    assert get_strategy("balanced-margin")(p, 4, np.random.default_rng(0)).tolist() == [0, 3, 4, 1]
+    assert get_strategy("balanced-margin")(p, 6, np.random.default_rng(0)).tolist() == [0, 3, 4, 1, 2, 5]
+
+
+def test_classes_take_turns_on_a_large_random_pool_matches_a_plain_loop():
+    from alloop.strategies.balanced import classes_take_turns
+
+    rng = np.random.default_rng(3)
+    scores = rng.random(500)
+    groups = rng.integers(0, 7, 500)
+    fast = classes_take_turns(scores, groups, 200, np.random.default_rng(0))
+    queues = {g: sorted(np.flatnonzero(groups == g), key=lambda i: -scores[i]) for g in set(groups.tolist())}
+    seats = sorted(queues, key=lambda g: -scores[queues[g][0]])
+    slow: list[int] = []
+    while len(slow) < 200:
+        for g in seats:
+            if queues[g] and len(slow) < 200:
+                slow.append(int(queues[g].pop(0)))
+    assert fast.tolist() == slow

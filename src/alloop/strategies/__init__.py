@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alloop.errors import AlloopError
-from alloop.strategies import diversity, uncertainty
+from alloop.strategies import balanced, diversity, uncertainty
 from alloop.strategies.dedupe import NEAR_DUPLICATE_THRESHOLD, without_near_duplicates
 from alloop.strategies.selection import check_k, top_k
 
@@ -87,6 +87,17 @@ STRATEGIES: dict[str, Strategy] = {
             diversity.cluster_margin,
             needs_embeddings=True,
             description="margin candidates, one per embedding cluster (Citovsky et al. 2021)",
+        ),
+        Strategy(
+            "balanced-margin",
+            balanced.balanced_margin,
+            description="smallest margin, the predicted classes taking turns",
+        ),
+        Strategy(
+            "balanced-cluster-margin",
+            balanced.balanced_cluster_margin,
+            needs_embeddings=True,
+            description="cluster-margin over candidates the predicted classes take turns to give",
         ),
     )
 }

@@ -119,8 +119,6 @@ def cluster_margin(
     items are the candidates; they are clustered into ``k`` groups with k-means (the paper runs
     HAC once over the whole pool, which needs an n x n matrix); each cluster gives its
     smallest-margin item, so the batch stays uncertain but spread out."""
-    from sklearn.cluster import KMeans, MiniBatchKMeans
-
     p = check_proba(proba)
     x = check_embeddings(embeddings, len(p), "cluster-margin")
     k = min(check_k(k), len(p))
@@ -128,6 +126,17 @@ def cluster_margin(
     candidates = top_k(scores, min(len(p), candidates_per_item * k), rng)
     if len(candidates) <= k:
         return candidates
+    return one_per_cluster(candidates, scores, x, k, rng)
+
+
+def one_per_cluster(
+    candidates: np.ndarray, scores: np.ndarray, x: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Split ``candidates`` (best score first) into ``k`` k-means clusters of their normalised
+    embeddings ``x``; each cluster gives its best item, and duplicates that leave fewer distinct
+    clusters than ``k`` are made up by score. Returned best score first."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
     seed = int(rng.integers(2**31 - 1))
     model = (
         KMeans(k, n_init=3, random_state=seed)
@@ -140,7 +149,7 @@ def cluster_margin(
         members = candidates[clusters == cluster]  # already in descending score order
         picks.append(int(members[0]))
     picked = set(picks)
-    for c in candidates:  # fewer distinct clusters than k (duplicates): fill by margin
+    for c in candidates:  # fewer distinct clusters than k (duplicates): fill by score
         if len(picks) >= k:
             break
         if int(c) not in picked:
