@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alloop.strategies.diversity import check_embeddings, one_per_cluster
+from alloop.strategies.diversity import margin_clusters
 from alloop.strategies.selection import check_k, check_proba, top_k
 from alloop.strategies.uncertainty import margin
 
@@ -54,12 +54,6 @@ def balanced_cluster_margin(
     """Cluster-margin over class-balanced candidates: the ``10k`` candidates come from
     ``balanced_margin``, then k-means splits them into ``k`` clusters and each cluster gives its
     smallest-margin item, so the batch is uncertain, spread over classes and not redundant."""
-    p = check_proba(proba)
-    x = check_embeddings(embeddings, len(p), "balanced-cluster-margin")
-    k = min(check_k(k), len(p))
-    scores = margin(p)
-    candidates = balanced_margin(p, min(len(p), candidates_per_item * k), rng)
-    if len(candidates) <= k:
-        return candidates
-    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
-    return one_per_cluster(candidates, scores, x, k, rng)
+    return margin_clusters(
+        proba, k, rng, embeddings, candidates_per_item, balanced_margin, "balanced-cluster-margin"
+    )

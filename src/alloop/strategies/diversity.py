@@ -6,6 +6,8 @@ All work in O(n) memory per step (no n x n matrix), so a 100k pool stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from alloop.errors import AlloopError
@@ -119,13 +121,34 @@ def cluster_margin(
     items are the candidates; they are clustered into ``k`` groups with k-means (the paper runs
     HAC once over the whole pool, which needs an n x n matrix); each cluster gives its
     smallest-margin item, so the batch stays uncertain but spread out."""
+    return margin_clusters(
+        proba, k, rng, embeddings, candidates_per_item, _smallest_margins, "cluster-margin"
+    )
+
+
+def _smallest_margins(proba: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    return top_k(margin(proba), n, rng)
+
+
+def margin_clusters(
+    proba: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    embeddings: np.ndarray | None,
+    candidates_per_item: int,
+    pick: Callable[[np.ndarray, int, np.random.Generator], np.ndarray],
+    who: str,
+) -> np.ndarray:
+    """The cluster-margin recipe with the candidate step given: ``pick`` chooses the
+    ``candidates_per_item * k`` candidates, then each k-means cluster gives its smallest margin."""
     p = check_proba(proba)
-    x = check_embeddings(embeddings, len(p), "cluster-margin")
+    x = check_embeddings(embeddings, len(p), who)
     k = min(check_k(k), len(p))
-    scores = margin(p)
-    candidates = top_k(scores, min(len(p), candidates_per_item * k), rng)
+    candidates = pick(p, min(len(p), candidates_per_item * k), rng)
     if len(candidates) <= k:
         return candidates
+    scores = margin(p)
+    candidates = candidates[np.argsort(-scores[candidates], kind="stable")]
     return one_per_cluster(candidates, scores, x, k, rng)
 
 
