@@ -6,6 +6,8 @@
 #   bash bench/strategies_evidence.sh hybrid            # every strategy with the hybrid (the default)
 #   bash bench/strategies_evidence.sh cold              # the three cold starts
 #   bash bench/strategies_evidence.sh balanced          # class-balanced batches, both retailers
+#   bash bench/strategies_evidence.sh graph             # the hybrid with label spreading (the default since
+#                                                       # 2026-12-03, third session): every strategy, both retailers
 set -euo pipefail
 DATA=${DATA:-../shared/data/amazon-in-products/amazon_in_products.parquet}
 PRICERUNNER=${PRICERUNNER:-../data-ext/pricerunner.parquet}
@@ -32,6 +34,14 @@ for what in "${@:-core}"; do
            --strategy balanced-cluster-margin)
       run evidence-balanced --data "$DATA" "${BAL[@]}"
       run evidence-pricerunner-balanced --data "$PRICERUNNER" "${BAL[@]}" ;;
+    graph)
+      FIRST=(--classifier hybrid --strategy random --strategy margin --strategy cluster-margin
+             --strategy balanced-margin)
+      run evidence-graph --data "$DATA" "${FIRST[@]}"
+      run evidence-graph-rest --data "$DATA" --classifier hybrid --strategy least-confidence \
+          --strategy entropy --strategy badge --strategy coreset --strategy margin+dedup \
+          --strategy balanced-cluster-margin
+      run evidence-pricerunner-graph --data "$PRICERUNNER" "${FIRST[@]}" ;;
     cold)
       for how in stratified random kmeans; do
         run "evidence-cold-$how" --data "$DATA" --classifier hybrid --strategy margin --strategy random \

@@ -76,6 +76,9 @@ class ModelConfig:
     precision: str = "fp32"
     cache: bool = True
     cache_dir: str | None = None
+    graph_weight: float = 0.5
+    """hybrid: share of label spreading over the pool's neighbour graph; ``hybrid.GRAPH_WEIGHT``,
+    written out here so the CLI does not import scikit-learn to show its help"""
 
     def validate(self) -> ModelConfig:
         if self.classifier not in CLASSIFIER_TYPES:
@@ -87,6 +90,8 @@ class ModelConfig:
             raise AlloopError(f"unknown --precision {self.precision!r}; choose one of {choices}")
         if self.epochs < 1 or self.batch_size < 1:
             raise AlloopError("--epochs and --batch-size must be at least 1")
+        if not 0.0 <= self.graph_weight < 1.0:
+            raise AlloopError(f"--graph-weight must be at least 0 and below 1, got {self.graph_weight}")
         if self.max_length < 8:
             raise AlloopError(f"--max-length must be at least 8, got {self.max_length}")
         if self.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?|mps|xpu(:\d+)?", self.device):
@@ -122,6 +127,7 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
     from alloop.models.encoder import Encoder
     from alloop.models.finetune import FineTunedClassifier
     from alloop.models.frozen import FrozenEncoderClassifier
+    from alloop.models.graph import PoolGraph
     from alloop.models.hybrid import HybridClassifier, NgramFeatures
 
     cache_dir = (config.cache_dir or default_cache_dir()) if config.cache else None
@@ -135,8 +141,10 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
     if config.classifier == "bert-frozen":
         return lambda seed: FrozenEncoderClassifier(encoder, n_classes, seed=seed)
     if config.classifier == "hybrid":
-        ngrams = NgramFeatures()  # shared: the pool is vectorised once per run
-        return lambda seed: HybridClassifier(encoder, n_classes, seed=seed, features=ngrams)
+        ngrams, graph = NgramFeatures(), PoolGraph()  # shared: built from the pool once per run
+        return lambda seed: HybridClassifier(
+            encoder, n_classes, seed=seed, features=ngrams, graph_weight=config.graph_weight, graph=graph
+        )
     return lambda seed: FineTunedClassifier(
         encoder,
         n_classes,
