@@ -7,7 +7,10 @@ scores are macro-F1 on a validation split carved from the pool (stratified 20%, 
 ``bench/hybrid_design.py``; the test split is not read. Seconds are one fit (wall clock). Usage:
 
     python bench/setfit_compare.py [--budgets 100] [--seeds 0 1 2] [--iterations 20]
-        [--methods hybrid bert setfit]
+        [--methods hybrid hybrid-head bert setfit]
+
+``hybrid`` is the default classifier, with label spreading over the neighbour graph of the pool
+the labels are drawn from; ``hybrid-head`` is its linear head alone (``--graph-weight 0``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sklearn.model_selection import train_test_split
 
 from alloop.data import load_dataset
 from alloop.models import Encoder, FineTunedClassifier
+from alloop.models.graph import PoolGraph
 from alloop.models.hybrid import HybridClassifier, NgramFeatures
 
 
@@ -69,6 +73,7 @@ def main() -> None:
     encoder = Encoder()
     encoder.embed(list(texts))
     ngrams = NgramFeatures().fit(list(texts[train]))
+    graph = PoolGraph().fit(list(texts[train]), encoder.embed)
     queries = list(texts[val])
     print(f"{data.summary()}; validation {len(val)}; model {encoder.name}")
     print(f"{'method':<8} {'labels':>6} {'seed':>4} {'val macro-F1':>12} {'fit s':>8}", flush=True)
@@ -83,8 +88,15 @@ def main() -> None:
                     predicted = setfit_predict(encoder.name, x, y, queries, seed, args.iterations)
                 else:
                     model = (
-                        HybridClassifier(encoder, data.n_classes, seed=seed, features=ngrams)
-                        if method == "hybrid"
+                        HybridClassifier(
+                            encoder,
+                            data.n_classes,
+                            seed=seed,
+                            features=ngrams,
+                            graph=graph,
+                            graph_weight=0.0 if method == "hybrid-head" else 0.5,
+                        )
+                        if method.startswith("hybrid")
                         else FineTunedClassifier(encoder, data.n_classes, seed=seed)
                     )
                     model.fit(x, y)

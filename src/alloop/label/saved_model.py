@@ -5,9 +5,10 @@ that on every ``alloop predict`` would make people avoid it. The model is saved 
 fingerprint of what it learnt from (the final labels, the label set, the model settings and the
 seed) and reused while the fingerprint holds; any changed final label retrains it.
 
-Only what training produced is saved (the linear head, the n-gram vocabulary). The sentence
-encoder is a shared, read-only resource rebuilt from the project's settings on load, so a saved
-model stays small and never carries a copy of the transformer weights it did not change.
+Only what training produced is saved (the linear head, the n-gram vocabulary, the hybrid's
+neighbour graph and the labels spread over it). The sentence encoder is a shared, read-only
+resource rebuilt from the project's settings on load, so a saved model never carries a copy of the
+transformer weights it did not change.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ product catalogues are skewed (measured: docs/strategies.md, "Class weights").""
 GRAPH_WEIGHT = 0.5
 """Share of label spreading over the pool's neighbour graph in the hybrid's probabilities (0: the
 linear head alone). On a validation split of the amazon-in pool 0.3, 0.5 and 0.7 gave margin AULC
-0.740, 0.747 and 0.739 against 0.719 without (bench/graph_design.py)."""
+0.746, 0.751 and 0.737 against 0.714 without (bench/graph_design.py)."""
 MIN_DF = 2
 """Keep n-grams found in at least this many pool texts: an n-gram seen once can mark at most one
 labelled item. On amazon-in it cuts the word vocabulary from 61k to 14k, fits 2x faster and scores
