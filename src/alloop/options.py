@@ -73,8 +73,6 @@ PrecisionOption = Annotated[
 GraphWeightOption = Annotated[
     float,
     typer.Option(
-        min=0.0,
-        max=0.99,
         help="hybrid: share of the class probabilities that comes from spreading the labels over "
         "the pool's nearest-neighbour graph (unlabelled titles carry their neighbours' labels); "
         "0 uses the linear head alone.",
