@@ -6,6 +6,7 @@ Each classifier runs in its own process, so peak RSS is that classifier's alone.
     python bench/cycle.py                                   # all classifiers, 100/500/2000 labels
     python bench/cycle.py --classifiers bert-frozen --labels 500 --repeats 5
     python bench/cycle.py --classifiers hybrid bert-frozen --labels 100 500 1100 2000 --repeats 5
+    python bench/cycle.py --classifiers hybrid --graph-weights 0 0.5 --labels 100 1100 2000 --repeats 5
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ DATA = "../shared/data/amazon-in-products/amazon_in_products.parquet"
 
 
 def measure(
-    classifier: str, budgets: list[int], repeats: int, data_path: str, max_length: int, precision: str
+    classifier: str,
+    budgets: list[int],
+    repeats: int,
+    data_path: str,
+    max_length: int,
+    precision: str,
+    graph_weight: float = 0.5,
 ) -> list[dict]:
     import torch
 
@@ -37,7 +44,13 @@ def measure(
 
     data = load_dataset(data_path)
     cache = tempfile.mkdtemp(prefix="alloop-bench-")  # cold: nothing embedded before this run
-    config = ModelConfig(classifier=classifier, max_length=max_length, precision=precision, cache_dir=cache)
+    config = ModelConfig(
+        classifier=classifier,
+        max_length=max_length,
+        precision=precision,
+        cache_dir=cache,
+        graph_weight=graph_weight,
+    )
     make = classifier_factory(config, data.n_classes)
     rows = []
     first_embed = warm_embed = pool_setup = None
@@ -75,7 +88,7 @@ def measure(
         med = {k: statistics.median(v) for k, v in parts.items()}
         rows.append(
             {
-                "classifier": classifier,
+                "classifier": f"{classifier} g={graph_weight:g}" if classifier == "hybrid" else classifier,
                 "labels": n,
                 "cycle_s": med["fit"] + med["score"] + med["eval"],
                 "fit_s": med["fit"],
@@ -102,6 +115,9 @@ def main() -> None:
     parser.add_argument("--data", default=DATA)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"])
+    parser.add_argument(
+        "--graph-weights", type=float, nargs="+", default=[0.5], help="hybrid: one row set per weight"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     from alloop.models.precision import bf16_native
@@ -111,7 +127,13 @@ def main() -> None:
         return
     if args.worker:
         rows = measure(
-            args.classifiers[0], args.labels, args.repeats, args.data, args.max_length, args.precision
+            args.classifiers[0],
+            args.labels,
+            args.repeats,
+            args.data,
+            args.max_length,
+            args.precision,
+            args.graph_weights[0],
         )
         print(json.dumps(rows))
         return
@@ -123,7 +145,8 @@ def main() -> None:
         f"{'classifier':12} {'labels':>6} {'cycle s':>8} {'fit s':>7} {'score s':>8} {'eval s':>7} "
         f"{'titles/s':>9} {'RSS MB':>7} {'1st embed s':>11} {'from disk s':>11} {'pool setup s':>12}"
     )
-    for classifier in args.classifiers:
+    runs = [(c, w) for c in args.classifiers for w in (args.graph_weights if c == "hybrid" else [0.5])]
+    for classifier, weight in runs:
         cmd = [
             sys.executable,
             __file__,
@@ -138,6 +161,8 @@ def main() -> None:
             str(args.max_length),
             "--precision",
             args.precision,
+            "--graph-weights",
+            str(weight),
             "--labels",
             *map(str, args.labels),
         ]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import config_context
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
@@ -27,6 +28,9 @@ ALPHA = 0.9
 at 0.9, 0.744 at 0.99 (bench/graph_design.py)."""
 ITERATIONS = 20
 """Steps of spreading: 0.9^20 = 0.12, so farther steps change little."""
+WORKING_MEMORY_MB = 128
+"""Chunk size of the neighbour search's distance matrix. scikit-learn's 1 GB default raised the
+peak memory of a 7.5k-title run by 640 MB against 180 MB here, at the same speed (0.9 s)."""
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -61,7 +65,8 @@ class PoolGraph:
         vectors = normalize(np.asarray(embed(unique), dtype=np.float32))
         k = min(self.n_neighbours, len(unique) - 1)
         index = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(vectors)
-        graph = index.kneighbors_graph(mode="distance")  # itself left out
+        with config_context(working_memory=WORKING_MEMORY_MB):
+            graph = index.kneighbors_graph(mode="distance")  # itself left out
         graph.data = np.clip(1.0 - graph.data, 0.0, None)  # cosine distance -> similarity
         graph = (graph + graph.T).tocsr()
         degree = np.asarray(graph.sum(axis=1)).ravel()
@@ -113,7 +118,9 @@ class PoolGraph:
         if self._outside is not None and self._outside[0] == key:
             return self._outside[1], self._outside[2]
         assert self._index is not None
-        distance, neighbour = self._index.kneighbors(normalize(np.asarray(embed(texts), dtype=np.float32)))
+        vectors = normalize(np.asarray(embed(texts), dtype=np.float32))
+        with config_context(working_memory=WORKING_MEMORY_MB):
+            distance, neighbour = self._index.kneighbors(vectors)
         weight = np.clip(1.0 - distance, 0.0, None)
         self._outside = (key, weight, neighbour)
         return weight, neighbour
