@@ -87,6 +87,16 @@ def test_the_same_pool_is_not_rebuilt_and_a_tiny_one_has_no_graph():
         PoolGraph().spread(["x"], np.array([0]), 2)
 
 
+def test_a_pool_too_big_for_the_exact_search_gets_no_graph_and_a_note(caplog):
+    with caplog.at_level("WARNING"):
+        g = PoolGraph(max_titles=len(POOL) - 1).fit(POOL, TableEncoder().embed)
+    assert not g.fitted and "neighbour graph is built for at most" in caplog.text
+    clf = with_pool(HybridClassifier(TableEncoder(), 2, graph=g), POOL).fit(
+        ["blue 0", "red 0"], np.array([0, 1])
+    )
+    assert clf._share is None  # the head alone
+
+
 def test_the_hybrid_mixes_its_head_with_the_spread_labels():
     labelled, labels = ["blue 0", "red 0"], np.array([0, 1])
     mixed = with_pool(HybridClassifier(TableEncoder(), 2, graph=PoolGraph(n_neighbours=3)), POOL)

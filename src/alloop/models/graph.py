@@ -13,6 +13,7 @@ class's seeds carry the same total weight, since the score is macro-F1.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -32,17 +33,30 @@ WORKING_MEMORY_MB = 128
 """Chunk size of the neighbour search's distance matrix. scikit-learn's 1 GB default raised the
 peak memory of a 7.5k-title run by 640 MB against 180 MB here, at the same speed (0.9 s)."""
 
+MAX_TITLES = 100_000
+"""Largest pool the graph is built for. The exact neighbour search grows with the square of the
+pool: 0.9 s for 7.5k titles, 20 s for 30k on a 2-core CPU, so about 4 minutes at 100k and hours at
+a million. Above it the hybrid runs its linear head alone and says so."""
+
 Embed = Callable[[Sequence[str]], np.ndarray]
+log = logging.getLogger(__name__)
 
 
 class PoolGraph:
     """A symmetric, normalised k-nearest-neighbour graph over the pool's distinct texts (cosine
     similarity of their embeddings), built once and shared by every seed of a run."""
 
-    def __init__(self, n_neighbours: int = N_NEIGHBOURS, alpha: float = ALPHA, iterations: int = ITERATIONS):
+    def __init__(
+        self,
+        n_neighbours: int = N_NEIGHBOURS,
+        alpha: float = ALPHA,
+        iterations: int = ITERATIONS,
+        max_titles: int = MAX_TITLES,
+    ):
         self.n_neighbours = n_neighbours
         self.alpha = alpha
         self.iterations = iterations
+        self.max_titles = max_titles
         self._key: int | None = None
         self._row: dict[str, int] = {}
         self._index: NearestNeighbors | None = None
@@ -59,8 +73,15 @@ class PoolGraph:
         if key == self._key:
             return self
         unique = list(dict.fromkeys(texts))
-        if len(unique) < 2:
-            self._key, self._walk = key, None
+        if len(unique) > self.max_titles:
+            log.warning(
+                "note: the pool holds %s distinct texts; the hybrid's neighbour graph is built for at "
+                "most %s (its search grows with the square of the pool), so the linear head runs alone",
+                f"{len(unique):,}",
+                f"{self.max_titles:,}",
+            )
+        if len(unique) < 2 or len(unique) > self.max_titles:
+            self._key, self._walk, self._index = key, None, None
             return self
         vectors = normalize(np.asarray(embed(unique), dtype=np.float32))
         k = min(self.n_neighbours, len(unique) - 1)
