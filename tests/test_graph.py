@@ -130,6 +130,15 @@ def test_factory_shares_one_graph_and_the_config_default_is_the_models():
             ModelConfig(graph_weight=bad).validate()
 
 
+def test_a_run_recorded_before_label_spreading_resumes_without_it():
+    from alloop.experiment import RunConfig
+
+    stored = RunConfig(data="x.parquet").as_dict()
+    assert RunConfig.from_dict(stored).model.graph_weight == GRAPH_WEIGHT
+    del stored["model"]["graph_weight"]
+    assert RunConfig.from_dict(stored).model.graph_weight == 0.0
+
+
 def test_cli_refuses_a_graph_weight_out_of_range(tmp_path):
     result = alloop("run", "--graph-weight", "1.5", "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "graph-weight" in result.stderr

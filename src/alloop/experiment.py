@@ -131,7 +131,9 @@ class RunConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
         values = dict(values)
-        values["model"] = ModelConfig(**values.get("model", {}))
+        model = dict(values.get("model", {}))
+        model.setdefault("graph_weight", 0.0)  # recorded before label spreading: resume as it began
+        values["model"] = ModelConfig(**model)
         for key in ("text", "strategies", "stop"):
             if key in values:
                 values[key] = tuple(values[key])
