@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.semi_supervised import LabelSpreading
+from validation import pool_split
 
 from alloop.data import load_dataset
 from alloop.loop.engine import ActiveLearner
@@ -66,9 +67,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data = load_dataset(args.data, text_columns=args.text, label_column=args.label)
-    texts = np.array(data.pool_texts, dtype=object)
-    labels = np.asarray(data.pool_labels)
-    train, val = train_test_split(np.arange(len(texts)), test_size=0.2, stratify=labels, random_state=0)
+    texts, labels, train, val = pool_split(data)
     print(f"{data.summary()}\nvalidation split of the pool: {len(train)} to label from, {len(val)} to score")
     encoder = Encoder()
     encoder.embed(list(texts))

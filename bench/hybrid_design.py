@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 from sklearn.metrics import f1_score
-from sklearn.model_selection import train_test_split
+from validation import pool_split
 
 from alloop.data import load_dataset
 from alloop.models import Encoder, FrozenEncoderClassifier, TfidfClassifier
@@ -36,9 +36,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data = load_dataset(args.data, text_columns=args.text, label_column=args.label)
-    texts = np.array(data.pool_texts, dtype=object)
-    labels = np.asarray(data.pool_labels)
-    train, val = train_test_split(np.arange(len(texts)), test_size=0.2, stratify=labels, random_state=0)
+    texts, labels, train, val = pool_split(data)
     print(f"{data.summary()}\nvalidation split of the pool: {len(train)} to label from, {len(val)} to score")
     encoder = Encoder(args.model)
     t0 = time.perf_counter()

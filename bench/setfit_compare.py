@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 from sklearn.metrics import f1_score
-from sklearn.model_selection import train_test_split
+from validation import pool_split
 
 from alloop.data import load_dataset
 from alloop.models import Encoder, FineTunedClassifier
@@ -67,9 +67,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["hybrid", "bert", "setfit"])
     args = parser.parse_args()
     data = load_dataset(args.data)
-    texts = np.array(data.pool_texts, dtype=object)
-    labels = np.asarray(data.pool_labels)
-    train, val = train_test_split(np.arange(len(texts)), test_size=0.2, stratify=labels, random_state=0)
+    texts, labels, train, val = pool_split(data)
     encoder = Encoder()
     encoder.embed(list(texts))
     ngrams = NgramFeatures().fit(list(texts[train]))
