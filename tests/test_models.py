@@ -112,7 +112,13 @@ def test_warm_start_keeps_the_model_and_cold_start_rebuilds_it(encoder):
     from alloop.models.encoder import encode
 
     fresh = encode(encoder, encoder.model, ["bluetooth wireless earbuds"])
-    np.testing.assert_array_equal(fresh.astype(np.float16).astype(np.float32), before)  # cached as float16
+    # The cache holds float16; a batch of one and a cached batch may take different kernels (AVX2
+    # and AVX512 round a few values one float16 step apart), so compare within two float16 steps.
+    # A changed encoder moves the vector far more than that (cosine < 0.999).
+    fresh16 = fresh.astype(np.float16).astype(np.float32)
+    np.testing.assert_allclose(fresh16, before, rtol=2 * 2**-10, atol=2 * 2**-24)
+    cosine = float((fresh16 * before).sum() / (np.linalg.norm(fresh16) * np.linalg.norm(before)))
+    assert cosine > 0.99999
 
 
 def test_an_unreachable_model_id_fails_fast_with_one_line(monkeypatch):
