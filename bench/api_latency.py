@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import uvicorn
 
-from alloop.label.project import open_project
-from alloop.label.server import create_app
-from alloop.label.service import LabelService
-from alloop.label.store import LabelStore, now_iso
+from alloop.labelling.api.app import create_app
+from alloop.labelling.domain.service import LabelService
+from alloop.labelling.storage.project import open_project
+from alloop.labelling.storage.store import LabelStore, now_iso
 
 CLASSES = tuple(f"class{i}" for i in range(10))
 WORDS = [

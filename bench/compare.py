@@ -36,7 +36,7 @@ def _draw(n_pool: int, n: int, repeat: int) -> np.ndarray:
 
 
 def _macro_f1(data, predicted: np.ndarray) -> float:
-    from alloop.metrics import evaluate
+    from alloop.loop.evaluation import evaluate
 
     return evaluate(data.test_labels, predicted, data.classes).macro_f1
 

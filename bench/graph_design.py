@@ -21,11 +21,11 @@ from validation import pool_split
 
 from alloop.data import load_dataset
 from alloop.loop.engine import ActiveLearner
+from alloop.loop.oracle import SimulatedOracle
+from alloop.loop.stopping import MaxCycles
 from alloop.models import Encoder
 from alloop.models.graph import PoolGraph
 from alloop.models.hybrid import HybridClassifier, NgramFeatures
-from alloop.oracle import SimulatedOracle
-from alloop.stopping import MaxCycles
 from alloop.strategies import get_strategy
 
 SETTINGS = [  # (graph weight, alpha, neighbours)

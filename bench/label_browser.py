@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from alloop.label.store import LabelStore
+    from alloop.labelling.storage.store import LabelStore
 
     folder = Path(tempfile.mkdtemp(prefix="alloop-label-bench-"))
     gold = pd.read_parquet(args.data, columns=["category"])["category"]

@@ -56,15 +56,15 @@ def bench_embed(n: int, repeats: int, max_length: int, shard: int) -> None:
     import ray
     import torch
 
-    import alloop.experiment_ray
     import alloop.models.encoder
+    import alloop.simulate.ray
     from alloop.data import load_dataset
-    from alloop.experiment import RunConfig
-    from alloop.experiment_ray import GridWorker, WorkerPool, embed_on_ray
     from alloop.models import ModelConfig
     from alloop.models.encoder import Encoder
+    from alloop.simulate.plan import RunConfig
+    from alloop.simulate.ray import GridWorker, WorkerPool, embed_on_ray
 
-    alloop.models.encoder.EMBED_CHUNK = alloop.experiment_ray.EMBED_CHUNK = shard
+    alloop.models.encoder.EMBED_CHUNK = alloop.simulate.ray.EMBED_CHUNK = shard
     texts = titles(n)
     print(f"embed: {n} distinct titles in chunks of {shard}, max_length {max_length}, fp32, no cache")
     config = RunConfig(data=DATA, model=ModelConfig(max_length=max_length, cache=False))
@@ -135,8 +135,9 @@ def bench_grid(
     ``warm_only`` fills one cache untimed first and times only the warm runs."""
     import pandas as pd
 
-    from alloop.experiment import RunConfig, run_experiment
     from alloop.models import ModelConfig
+    from alloop.simulate.experiment import run_experiment
+    from alloop.simulate.plan import RunConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         data = DATA

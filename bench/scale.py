@@ -73,8 +73,8 @@ def fill_cache(data_path: str, n: int, cache_dir: str) -> dict:
 
 def cycle(classifier: str, n: int, data_path: str, cache_dir: str, repeats: int) -> dict:
     from alloop.data import load_dataset
+    from alloop.loop.evaluation import evaluate
     from alloop.loop.scoring import predict_in_chunks
-    from alloop.metrics import evaluate
     from alloop.models import ModelConfig, classifier_factory
     from alloop.strategies import get_strategy
 

@@ -43,10 +43,10 @@ import numpy as np
 import pandas as pd
 from api_latency import serve_service
 
-from alloop.label.project import open_project
-from alloop.label.queue import Snapshot, permutation
-from alloop.label.service import LabelService
-from alloop.label.suggest import Suggestions
+from alloop.labelling.domain.queue import Snapshot, permutation
+from alloop.labelling.domain.service import LabelService
+from alloop.labelling.domain.suggest import Suggestions
+from alloop.labelling.storage.project import open_project
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "amazon-in-products" / "amazon_in_products.parquet"

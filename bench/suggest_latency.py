@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from api_latency import fill, make_project, run_clients, serve_service
 
-from alloop.label.service import LabelService
-from alloop.label.store import LabelStore
+from alloop.labelling.domain.service import LabelService
+from alloop.labelling.storage.store import LabelStore
 
 
 def measure(project: Path, tokens: dict[str, str], suggest: bool, rounds: int) -> dict[str, Any]:

@@ -23,7 +23,7 @@ DATA = "../shared/data/amazon-in-products/amazon_in_products.parquet"
 
 
 def run(out: Path, args: argparse.Namespace, warm: bool) -> pd.DataFrame:
-    cmd = [sys.executable, "-m", "alloop.cli", "run", "--data", args.data, "--classifier", "bert"]
+    cmd = [sys.executable, "-m", "alloop.cli.app", "run", "--data", args.data, "--classifier", "bert"]
     cmd += ["--strategy", "margin", "--initial", str(args.initial), "--query-size", str(args.query_size)]
     cmd += ["--cycles", str(args.cycles), "--seeds", str(args.seeds), "--no-ceiling", "--out", str(out)]
     cmd += ["--precision", args.precision, "--cache-dir", str(out.parent / "cache")]

@@ -39,7 +39,7 @@ def small_amazon(amazon_in: Path, folder: Path, per_class: int = 10, extra: list
 def new_project(project: Path, data: Path, names: list[str]) -> tuple[dict[str, str], list[str]]:
     """A project with these annotators (added before it has data) and the `alloop label` arguments
     that create it from ``data`` and the ``labels.txt`` beside it."""
-    from alloop.label.store import LabelStore
+    from alloop.labelling.storage.store import LabelStore
 
     store = LabelStore.open(project, create=True)
     tokens = {name: store.add_annotator(name) for name in names}
@@ -112,7 +112,7 @@ def bearer(token: str) -> dict[str, str]:
 def run_main(capsys, *args: str) -> tuple[int, str, str]:
     """Run the real ``alloop`` entry point in process (it turns errors into one line and exit
     code 2): the exit code, stdout and stderr."""
-    from alloop.cli import main
+    from alloop.cli.app import main
 
     old = sys.argv
     sys.argv = ["alloop", *args]

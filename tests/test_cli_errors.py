@@ -1,7 +1,7 @@
 """Malformed input to every command, as a new user would type it: each ends with exit code 2,
 exactly one line on stderr naming the problem, no traceback, and no file created.
 
-The real entry point (``alloop.cli.main``) runs in process, from a fresh working folder per case,
+The real entry point (``alloop.cli.app.main``) runs in process, from a fresh working folder per case,
 on tiny files made here and the ``tfidf`` classifier, so nothing loads the encoder.
 """
 
@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from label_support import run_main
 
-from alloop.label.project import open_project
-from alloop.label.store import LabelStore
+from alloop.labelling.storage.project import open_project
+from alloop.labelling.storage.store import LabelStore
 
 WORDS = ["guitar strings", "cotton shirt", "steel kettle", "drum sticks", "linen dress", "tea cup"]
 LABELS = ["music", "clothing", "kitchen", "music", "clothing", "kitchen"]

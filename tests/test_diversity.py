@@ -10,7 +10,7 @@ import pytest
 
 from alloop.errors import AlloopError
 from alloop.loop.initial import draw_initial
-from alloop.stopping import LoopState, MeanUncertainty, Plateau, Stabilizing, label_free
+from alloop.loop.stopping import LoopState, MeanUncertainty, Plateau, Stabilizing, label_free
 from alloop.strategies import get_strategy
 from alloop.strategies.diversity import badge, cluster_margin, coreset
 from alloop.strategies.uncertainty import margin

@@ -15,12 +15,12 @@ from conftest import ROOT, SHARED_DATA
 from typer.testing import CliRunner
 
 from alloop.errors import AlloopBug, AlloopError
-from alloop.experiment import RunConfig
-from alloop.label.config import LabelConfig
+from alloop.labelling.config import LabelConfig
 from alloop.loop import ActiveLearner
+from alloop.loop.oracle import SimulatedOracle
 from alloop.loop.query import query
 from alloop.models import CLASSIFIER_TYPES, Embedder, JointScorer, ModelConfig
-from alloop.oracle import SimulatedOracle
+from alloop.simulate.plan import RunConfig
 from alloop.strategies import Strategy, get_strategy
 
 
@@ -141,7 +141,7 @@ def test_near_duplicate_threshold_applies_to_name_dedup():
 
 
 def test_label_and_run_share_one_option_vocabulary():
-    from alloop.cli import app
+    from alloop.cli.app import app
 
     runner = CliRunner()
     shared = [
@@ -159,8 +159,8 @@ def test_label_and_run_share_one_option_vocabulary():
         assert result.exit_code == 0, result.output
         for option in shared:
             assert option in result.output, f"alloop {command} lacks {option}"
-    from alloop.cli import run
-    from alloop.label.cli import label
+    from alloop.cli.app import run
+    from alloop.cli.label import label
 
     for name in (
         "classifier",
@@ -222,8 +222,8 @@ def test_alloop_label_takes_the_model_options_and_keeps_them_between_runs(amazon
     import uvicorn
     from label_support import small_amazon
 
-    from alloop.cli import app
-    from alloop.label.store import LabelStore
+    from alloop.cli.app import app
+    from alloop.labelling.storage.store import LabelStore
 
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
     data = small_amazon(amazon_in, tmp_path / "data", per_class=3)

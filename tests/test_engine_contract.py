@@ -11,15 +11,15 @@ import pytest
 from label_support import small_amazon
 
 from alloop.data import load_dataset
-from alloop.label.project import open_project
-from alloop.label.queue import queue_length
-from alloop.label.service import Answer, LabelService
-from alloop.label.trainer import training_set
+from alloop.labelling.domain.queue import queue_length
+from alloop.labelling.domain.service import Answer, LabelService
+from alloop.labelling.domain.trainer import training_set
+from alloop.labelling.storage.project import open_project
 from alloop.loop import ActiveLearner
+from alloop.loop.oracle import SimulatedOracle
 from alloop.loop.query import query
+from alloop.loop.stopping import MaxCycles
 from alloop.models import ModelConfig, classifier_factory
-from alloop.oracle import SimulatedOracle
-from alloop.stopping import MaxCycles
 from alloop.strategies import STRATEGIES, get_strategy
 
 NAMES = [*STRATEGIES, "margin+dedup"]

@@ -14,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from alloop.experiment import RunConfig, run_experiment
 from alloop.models import ModelConfig
-from alloop.store import ResultStore
+from alloop.simulate.experiment import run_experiment
+from alloop.simulate.plan import RunConfig
+from alloop.simulate.store import ResultStore
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "COLUMNS": "120"}
 TIMING = ["fit_seconds", "eval_seconds", "score_seconds", "query_seconds", "seconds"]

@@ -131,7 +131,7 @@ def test_factory_shares_one_graph_and_the_config_default_is_the_models():
 
 
 def test_a_run_recorded_before_label_spreading_resumes_without_it():
-    from alloop.experiment import RunConfig
+    from alloop.simulate.plan import RunConfig
 
     stored = RunConfig(data="x.parquet").as_dict()
     assert RunConfig.from_dict(stored).model.graph_weight == GRAPH_WEIGHT

@@ -128,7 +128,7 @@ def test_run_hybrid_end_to_end_with_the_ceiling_computed_once(small, tmp_path):
 def test_label_service_retrains_a_hybrid_and_predict_uses_it(small, tmp_path):
     from test_label_api import Project
 
-    from alloop.label.exporting import predict_file
+    from alloop.labelling.interop.exporting import predict_file
 
     project = Project(tmp_path / "project", small, classifier="hybrid", query_size=10)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alloop.label.agreement import (
+from alloop.labelling.domain.agreement import (
     disagreements,
     fleiss_from_rows,
     fleiss_kappa,
@@ -13,7 +13,7 @@ from alloop.label.agreement import (
     pairwise_cohen,
     votes,
 )
-from alloop.label.store import LabelRow
+from alloop.labelling.storage.store import LabelRow
 
 
 def rows(table: dict[int, dict[int, str]], skips: tuple[tuple[int, int], ...] = ()) -> list[LabelRow]:

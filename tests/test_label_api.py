@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from label_support import bearer, small_amazon
 
 from alloop.errors import AlloopError
-from alloop.label.exporting import export_frame, predict_file
-from alloop.label.project import open_project
-from alloop.label.queue import in_overlap
-from alloop.label.server import MAX_BODY_BYTES, create_app
-from alloop.label.service import LabelService
+from alloop.labelling.api.app import MAX_BODY_BYTES, create_app
+from alloop.labelling.domain.queue import in_overlap
+from alloop.labelling.domain.service import LabelService
+from alloop.labelling.interop.exporting import export_frame, predict_file
+from alloop.labelling.storage.project import open_project
 from alloop.loop.initial import kmeans_representatives
 
 ENDPOINTS = [

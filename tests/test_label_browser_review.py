@@ -11,7 +11,7 @@ import httpx
 import pytest
 from label_support import Server, bearer, new_project, small_amazon
 
-from alloop.label.store import LabelStore
+from alloop.labelling.storage.store import LabelStore
 
 ALICE, BOB, RITA = "zz-alice", "zz-bob", "zz-rita"  # names no product title contains
 

@@ -16,11 +16,11 @@ import pytest
 from label_support import bearer, run_main, small_amazon
 from test_label_api import Project
 
-from alloop.label.config import LabelConfig
-from alloop.label.project import open_project
-from alloop.label.search import MAX_QUERY_CHARS, SearchIndex
-from alloop.label.service import LabelService
-from alloop.label.trainer import cold_start_note
+from alloop.labelling.config import LabelConfig
+from alloop.labelling.domain.service import LabelService
+from alloop.labelling.domain.trainer import cold_start_note
+from alloop.labelling.storage.project import open_project
+from alloop.labelling.storage.search import MAX_QUERY_CHARS, SearchIndex
 from alloop.loop.initial import (
     class_name_texts,
     cosine_similarity,
@@ -201,7 +201,7 @@ def test_missing_classes_shrink_as_classes_get_labels(project, capsys):
 
 
 def _answer(item_id: str, label: str):
-    from alloop.label.service import Answer
+    from alloop.labelling.domain.service import Answer
 
     return Answer(item_id, label, source="search")
 
@@ -241,7 +241,7 @@ def test_the_live_cold_start_uses_the_class_names(tmp_path, monkeypatch):
     frame = synthetic_titles(seed=1)
     frame.to_parquet(tmp_path / "data.parquet")
     monkeypatch.setattr(
-        "alloop.label.trainer.classifier_factory",
+        "alloop.labelling.domain.trainer.classifier_factory",
         lambda config, n: lambda seed: HybridClassifier(WordEncoder(), n, seed=seed),
     )
     given = {"data": str(tmp_path / "data.parquet"), "labels": tuple(SYNTHETIC), "classifier": "hybrid"}

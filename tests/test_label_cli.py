@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from label_support import run_main, small_amazon
 
-from alloop.label.project import open_project
-from alloop.label.store import LabelStore
+from alloop.labelling.storage.project import open_project
+from alloop.labelling.storage.store import LabelStore
 
 alloop = run_main
 
@@ -125,8 +125,8 @@ def test_bad_input_one_line_exit_2(labelled, tmp_path, capsys, args, message):
 def test_listening_socket_sets_no_delay_and_a_busy_port_is_one_line():
     import socket
 
+    from alloop.cli.label import _listen
     from alloop.errors import AlloopError
-    from alloop.label.cli import _listen
 
     sock = _listen("127.0.0.1", 0)
     try:  # asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets; else each answer waits ~40 ms

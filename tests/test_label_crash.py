@@ -10,8 +10,8 @@ import time
 import httpx
 from label_support import Server, bearer, new_project, small_amazon
 
-from alloop.label.exporting import export_frame
-from alloop.label.store import LabelStore
+from alloop.labelling.interop.exporting import export_frame
+from alloop.labelling.storage.store import LabelStore
 
 CLIENTS = 4
 KILLS = 4

@@ -17,13 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 from label_support import bearer, run_main, small_amazon
 
-from alloop.label.final import final_labels
-from alloop.label.label_studio import task_label
-from alloop.label.project import open_project
-from alloop.label.server import create_app
-from alloop.label.service import LabelService
-from alloop.label.store import LabelStore
-from alloop.label.trainer import training_set
+from alloop.labelling.api.app import create_app
+from alloop.labelling.domain.final import final_labels
+from alloop.labelling.domain.service import LabelService
+from alloop.labelling.domain.trainer import training_set
+from alloop.labelling.interop.label_studio import task_label
+from alloop.labelling.storage.project import open_project
+from alloop.labelling.storage.store import LabelStore
 
 # The "Basic Label Studio JSON format" as documented (labelstud.io/guide/tasks#Basic-Label-Studio-
 # JSON-format and /guide/task_format#Relevant-JSON-property-descriptions): a list of tasks, each
@@ -171,7 +171,7 @@ def test_import_then_import_again_changes_nothing(data, tmp_path, capsys, suffix
 
 
 def test_a_file_with_bad_rows_imports_nothing_and_names_each(data, tmp_path, capsys):
-    from alloop.label.importing import read_rows, validate
+    from alloop.labelling.interop.importing import read_rows, validate
 
     store, labels = new_project(tmp_path / "p", data)
     store.add_annotator("alice")
@@ -410,7 +410,7 @@ def test_a_saved_hybrid_keeps_its_head_and_vocabulary_not_the_encoder(data, tmp_
     import joblib
     from test_hybrid import HashEncoder
 
-    from alloop.label.saved_model import MODEL_FILE, model_dir, project_model
+    from alloop.labelling.storage.saved_model import MODEL_FILE, model_dir, project_model
     from alloop.models import HybridClassifier
 
     store, labels = new_project(tmp_path / "p", data, classifier="hybrid")

@@ -15,13 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from label_support import bearer, run_main, small_amazon
 
-from alloop.label.final import final_labels
-from alloop.label.project import open_project
-from alloop.label.review import review_queue
-from alloop.label.server import create_app
-from alloop.label.service import Answer, LabelService, RequestError
-from alloop.label.store import LabelStore
-from alloop.label.trainer import fit_model, training_set
+from alloop.errors import AlloopError
+from alloop.labelling.api.app import create_app
+from alloop.labelling.domain.final import final_labels
+from alloop.labelling.domain.review import review_queue
+from alloop.labelling.domain.service import Answer, LabelService
+from alloop.labelling.domain.trainer import fit_model, training_set
+from alloop.labelling.storage.project import open_project
+from alloop.labelling.storage.store import LabelStore
 
 # names no product title contains, so a leak can be found by searching the answers' text
 ANNOTATORS = ("zz-alice", "zz-bob", "zz-cat")
@@ -298,7 +299,7 @@ def test_stats_count_final_labels_as_final_labels_does(tmp_path):
                 service.undo(who)
             else:
                 label = str(rng.choice(labels)) if kind == "label" else None
-                with contextlib.suppress(RequestError):  # an item another annotator holds
+                with contextlib.suppress(AlloopError):  # an item another annotator holds
                     service.submit(who, Answer(str(int(rng.integers(n))), label, False, kind == "unsure"))
             if step % 15 == 0 or step == 299:
                 final = final_labels(store.label_rows(), store.adjudications())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alloop.label.store import LabelStore
+from alloop.labelling.storage.store import LabelStore
 
 OLD_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,7 +54,7 @@ def test_an_older_label_db_gains_the_new_columns_and_keeps_its_labels(tmp_path: 
 
 
 def test_final_labels_take_the_reviewer_over_the_vote_and_leave_ties_open(tmp_path: Path) -> None:
-    from alloop.label.final import final_labels
+    from alloop.labelling.domain.final import final_labels
 
     store = LabelStore(tmp_path / "label.db")
     try:

@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from label_support import bearer, run_main, small_amazon
 
-from alloop.label.project import open_project
-from alloop.label.server import create_app
-from alloop.label.service import LabelService
-from alloop.label.store import LabelStore
-from alloop.label.trainer import fit_model
+from alloop.labelling.api.app import create_app
+from alloop.labelling.domain.service import LabelService
+from alloop.labelling.domain.trainer import fit_model
+from alloop.labelling.storage.project import open_project
+from alloop.labelling.storage.store import LabelStore
 
 EVIL_GUIDELINES = """# How to label
 

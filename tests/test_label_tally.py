@@ -8,9 +8,10 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from alloop.label.agreement import disagreements, fleiss_from_rows, pairwise_cohen, votes
-from alloop.label.project import open_project
-from alloop.label.service import Answer, LabelService, RequestError
+from alloop.errors import AlloopError
+from alloop.labelling.domain.agreement import disagreements, fleiss_from_rows, pairwise_cohen, votes
+from alloop.labelling.domain.service import Answer, LabelService
+from alloop.labelling.storage.project import open_project
 
 LABELS = ("music", "clothing", "kitchen")
 
@@ -95,7 +96,7 @@ def test_tally_matches_a_full_recount_through_labels_changes_skips_and_undos(tmp
                 service.undo(who)
             else:
                 label = str(rng.choice(LABELS)) if kind == "label" else None
-                with contextlib.suppress(RequestError):  # an item another annotator holds
+                with contextlib.suppress(AlloopError):  # an item another annotator holds
                     service.submit(who, Answer(item, label, kind == "skip", kind == "unsure"))
             if step % 10 == 0 or step == 299:
                 assert observed(service) == reference(service), step

@@ -7,8 +7,8 @@ import pytest
 
 from alloop.errors import AlloopError
 from alloop.loop import ActiveLearner, draw_initial, initial_count
-from alloop.oracle import Oracle, SimulatedOracle
-from alloop.stopping import LabelBudget, MaxCycles, TargetF1
+from alloop.loop.oracle import Oracle, SimulatedOracle
+from alloop.loop.stopping import LabelBudget, MaxCycles, TargetF1
 from alloop.strategies import STRATEGIES, get_strategy
 
 N_CLASSES = 4

@@ -18,10 +18,11 @@ import pandas as pd
 import pytest
 
 from alloop.errors import AlloopError
-from alloop.experiment import QuietObserver, RunConfig, run_experiment
 from alloop.loop import CycleResult
 from alloop.models import ModelConfig
-from alloop.store import ResultStore
+from alloop.simulate.experiment import run_experiment
+from alloop.simulate.plan import QuietObserver, RunConfig
+from alloop.simulate.store import ResultStore
 
 pytest.importorskip("ray")
 
@@ -216,11 +217,11 @@ def test_bert_frozen_sharded_embedding_equals_the_serial_pass(amazon_in, cluster
     """~300 titles in shards of 64 over 2 workers on 2 nodes: the same float16 vectors in the cache
     as the serial pass with the same chunks, and the same queried ids and metrics (coreset reads
     the vectors)."""
-    import alloop.experiment_ray
     import alloop.models.encoder
+    import alloop.simulate.ray
 
     monkeypatch.setattr(alloop.models.encoder, "EMBED_CHUNK", 64)
-    monkeypatch.setattr(alloop.experiment_ray, "EMBED_CHUNK", 64)
+    monkeypatch.setattr(alloop.simulate.ray, "EMBED_CHUNK", 64)
     data = tmp_path / "tiny.parquet"
     pd.read_parquet(amazon_in).groupby("category").head(16).reset_index(drop=True).to_parquet(data)
 
@@ -269,7 +270,7 @@ def test_user_errors_are_one_line_and_exit_2(small, serial, tmp_path):
 
 
 def test_without_ray_workers_say_how_to_install_it(monkeypatch):
-    from alloop.experiment_ray import require_ray
+    from alloop.simulate.ray import require_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
     with pytest.raises(AlloopError, match=r"pip install 'alloop\[ray\]'"):
@@ -279,7 +280,7 @@ def test_without_ray_workers_say_how_to_install_it(monkeypatch):
 def test_a_serial_run_never_imports_ray(small, tmp_path):
     code = (
         "import sys\n"
-        "from alloop.cli import main\n"
+        "from alloop.cli.app import main\n"
         f"sys.argv = ['alloop', 'run', '--data', {str(small)!r}, '--classifier', 'tfidf', '--strategy', "
         f"'random', '--cycles', '1', '--no-ceiling', '--out', {str(tmp_path / 'run')!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"

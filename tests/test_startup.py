@@ -15,7 +15,7 @@ HEAVY = ("torch", "transformers", "sklearn", "matplotlib", "pandas", "scipy")
 def test_the_light_commands_import_nothing_heavy():
     # what `alloop --help`, `version`, `annotators add` and `label-stats` import before they run
     code = (
-        "import sys, json, alloop.cli, alloop.label.store, alloop.label.service; "
+        "import sys, json, alloop.cli.app, alloop.labelling.storage.store, alloop.labelling.domain.service; "
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -23,7 +23,7 @@ def test_the_light_commands_import_nothing_heavy():
 
 
 def test_a_piped_run_prints_one_plain_line_per_cycle(tmp_path, capsys, monkeypatch):
-    from alloop.cli import main
+    from alloop.cli.app import main
 
     words = ["guitar strings", "cotton shirt", "steel kettle", "drum sticks", "linen dress", "tea cup"]
     data = tmp_path / "words.csv"

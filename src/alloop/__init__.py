@@ -31,15 +31,15 @@ _API = {
     "ActiveLearner": "alloop.loop",
     "CycleResult": "alloop.loop",
     "draw_initial": "alloop.loop",
-    "Oracle": "alloop.oracle",
-    "SimulatedOracle": "alloop.oracle",
-    "MaxCycles": "alloop.stopping",
-    "LabelBudget": "alloop.stopping",
-    "TargetF1": "alloop.stopping",
-    "evaluate": "alloop.metrics",
+    "Oracle": "alloop.loop.oracle",
+    "SimulatedOracle": "alloop.loop.oracle",
+    "MaxCycles": "alloop.loop.stopping",
+    "LabelBudget": "alloop.loop.stopping",
+    "TargetF1": "alloop.loop.stopping",
+    "evaluate": "alloop.loop.evaluation",
     # experiments
-    "RunConfig": "alloop.experiment",
-    "run_experiment": "alloop.experiment",
+    "RunConfig": "alloop.simulate.plan",
+    "run_experiment": "alloop.simulate.experiment",
     # errors
     "AlloopError": "alloop.errors",
     "AlloopBug": "alloop.errors",
@@ -76,12 +76,13 @@ __all__ = [
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
     from alloop.data import TextDataset, load_dataset
     from alloop.errors import AlloopBug, AlloopError
-    from alloop.experiment import RunConfig, run_experiment
     from alloop.loop import ActiveLearner, CycleResult, draw_initial
-    from alloop.metrics import evaluate
+    from alloop.loop.evaluation import evaluate
+    from alloop.loop.oracle import Oracle, SimulatedOracle
+    from alloop.loop.stopping import LabelBudget, MaxCycles, TargetF1
     from alloop.models import CLASSIFIERS, Classifier, Embedder, JointScorer, ModelConfig, classifier_factory
-    from alloop.oracle import Oracle, SimulatedOracle
-    from alloop.stopping import LabelBudget, MaxCycles, TargetF1
+    from alloop.simulate.experiment import run_experiment
+    from alloop.simulate.plan import RunConfig
     from alloop.strategies import STRATEGIES, Strategy, get_strategy
 
 

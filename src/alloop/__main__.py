@@ -1,5 +1,5 @@
 """``python -m alloop`` is ``alloop``."""
 
-from alloop.cli import main
+from alloop.cli.app import main
 
 main()

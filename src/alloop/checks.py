@@ -127,22 +127,3 @@ def check_sqlite(path: Path, made_by: str) -> None:
             db.close()
     except sqlite3.DatabaseError as exc:
         raise AlloopError(f"cannot read {path}: {exc}; {hint}") from None
-
-
-def check_against_pool(initial: float, query_size: int, budget: int | None, pool_size: int) -> None:
-    """What ``alloop run`` can only check once the data is loaded, checked before the run folder
-    is made: the initial set leaves items to query, the budget holds it, a batch fits the pool."""
-    from alloop.loop.initial import initial_count
-
-    n_initial = initial_count(initial, pool_size)
-    if budget is not None and n_initial > budget:
-        raise AlloopError(
-            f"the initial set ({n_initial}) is larger than --budget {budget}; "
-            "raise the budget or lower --initial"
-        )
-    left = pool_size - n_initial
-    if query_size > left:
-        raise AlloopError(
-            f"--query-size {query_size} is larger than the unlabelled pool ({left} items after an initial "
-            f"set of {n_initial}); use --query-size {left} or less"
-        )

@@ -1,4 +1,15 @@
-"""The two exception types: bad input a user can fix, and a broken invariant (a bug in alloop)."""
+"""alloop's exceptions, by domain. Each front end translates them at its edge, in one place: the
+CLI prints the message on one line and exits 2; the HTTP API maps them to status codes
+(``alloop.labelling.api.errors``). Messages speak in the library's terms; only the CLI names flags.
+
+- ``AlloopError``: bad input or environment the user can fix (HTTP 422).
+  - ``NotFoundError``: the thing asked for does not exist (HTTP 404).
+  - ``ConflictError``: the request clashes with the current state, e.g. an item another
+    annotator holds (HTTP 409).
+  - ``EmptyPoolError``: nothing left to query or label.
+  - ``NotFittedError``: a model asked to predict before it was trained.
+- ``AlloopBug``: a broken invariant of alloop itself; no input can cause it (HTTP 500, traceback kept).
+"""
 
 
 class AlloopError(Exception):
@@ -6,6 +17,23 @@ class AlloopError(Exception):
 
     The message names the problem and the fix, so it must stand on its own without a traceback.
     """
+
+
+class NotFoundError(AlloopError):
+    """The item, annotator or file asked for does not exist."""
+
+
+class ConflictError(AlloopError):
+    """The request is valid but clashes with the current state (e.g. someone else holds the item)."""
+
+
+class EmptyPoolError(AlloopError):
+    """Nothing is left to query or label."""
+
+
+class NotFittedError(AlloopError, RuntimeError):
+    """A model was asked to predict before ``fit``: call ``fit`` first. Also a ``RuntimeError``,
+    as it was before it had a type of its own."""
 
 
 class AlloopBug(RuntimeError):

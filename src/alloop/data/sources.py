@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+from alloop.data.hub import hub_offline, hub_reachable
 from alloop.errors import AlloopError
-from alloop.hub import hub_offline, hub_reachable
 
 HUB_PREFIX = "hub:"
 DEFAULT_DATA = "hub:iarbel/amazon-product-data-filter"

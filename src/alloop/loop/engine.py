@@ -13,11 +13,10 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
 from alloop.errors import AlloopBug, AlloopError
+from alloop.loop.evaluation import Scores, evaluate
+from alloop.loop.oracle import Oracle
 from alloop.loop.query import Query, check_pool_subsample, check_strategy, query
-from alloop.metrics import Scores, evaluate
-from alloop.models.base import Classifier, with_pool
-from alloop.oracle import Oracle
-from alloop.stopping import (
+from alloop.loop.stopping import (
     LABEL_FREE,
     LabelBudget,
     LabelFree,
@@ -26,6 +25,7 @@ from alloop.stopping import (
     StoppingCriterion,
     first_reason,
 )
+from alloop.models.base import Classifier, with_pool
 from alloop.strategies import Strategy
 from alloop.strategies.selection import check_k
 

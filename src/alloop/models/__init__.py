@@ -55,6 +55,12 @@ def classifier_type(name: str) -> type:
     return entry if isinstance(entry, type) else __getattr__(entry)
 
 
+def has_text_encoder(name: str) -> bool:
+    """Whether classifier ``name`` is built on a pretrained text encoder (``HasTextEncoder``),
+    asked of its class before anything is built or loaded."""
+    return isinstance(getattr(classifier_type(name), "text_encoder", None), property)
+
+
 DEFAULT_CLASSIFIER = "hybrid"
 """The default of ``alloop run`` and ``alloop label``: measured best in docs/strategies.md."""
 

@@ -65,6 +65,24 @@ class Precomputes(Protocol):
 
 
 @runtime_checkable
+class HasTextEncoder(Protocol):
+    """Built on a pretrained text encoder (``text_encoder``, used frozen): it can embed class names
+    (the label-names cold start), and it runs faster on a GPU when one is present."""
+
+    @property
+    def text_encoder(self) -> Embedder: ...
+
+
+@runtime_checkable
+class FrozenFeatures(Protocol):
+    """Its features are a frozen encoder's embeddings (``frozen_encoder``), which do not depend on
+    training: they can be computed anywhere, e.g. sharded over Ray workers, and cached."""
+
+    @property
+    def frozen_encoder(self) -> Embedder: ...
+
+
+@runtime_checkable
 class SlowToFit(Protocol):
     """Declares that one ``fit`` takes minutes (fine-tuning an encoder): the live trainer then
     skips its 5-fold cross-validated estimate, which would cost five more fits every round."""

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from alloop.data.hub import hub_offline, hub_reachable
 from alloop.errors import AlloopError
-from alloop.hub import hub_offline, hub_reachable
 from alloop.models.base import Progress
 from alloop.models.cache import EmbeddingCache, model_key
 from alloop.models.precision import PRECISIONS, resolve_precision
@@ -181,7 +181,7 @@ class Encoder:
     def missing(self, texts: Sequence[str], progress: Progress | None = None) -> list[str]:
         """The distinct texts (first-seen order) with no vector in memory or in the on-disk cache;
         those found on disk are loaded into memory on the way. ``embed`` encodes them
-        ``EMBED_CHUNK`` at a time; the sharded pass (``alloop.experiment_ray``) hands out the very
+        ``EMBED_CHUNK`` at a time; the sharded pass (``alloop.simulate.ray``) hands out the very
         same chunks to its workers, so both compute the same vectors."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._row))
         if missing and self.cache is not None:

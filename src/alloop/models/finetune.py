@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from alloop.errors import NotFittedError
 from alloop.models.base import check_fit_input
 from alloop.models.encoder import Encoder, Progress, encode, mean_pool
 from alloop.models.frozen import fit_linear_head
@@ -50,6 +51,11 @@ class FineTunedClassifier:
     """
 
     slow_to_fit: Literal[True] = True
+
+    @property
+    def text_encoder(self) -> Encoder:
+        """The pretrained encoder (fine-tuning trains a copy; this one stays frozen)."""
+        return self.encoder
 
     def __init__(
         self,
@@ -161,7 +167,7 @@ class FineTunedClassifier:
 
     def _require(self) -> MeanPoolClassifier:
         if self._module is None:
-            raise RuntimeError("call fit before predict_proba")
+            raise NotFittedError("call fit before predict_proba")
         return self._module
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

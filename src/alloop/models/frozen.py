@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from alloop.errors import NotFittedError
 from alloop.models.base import check_fit_input, constant_proba, expand_proba
 from alloop.models.encoder import Encoder, Progress
 
@@ -39,6 +40,14 @@ class FrozenEmbeddings:
         """Frozen embeddings (cached in the shared encoder); also what diversity strategies use."""
         return self.encoder.embed(texts, progress or self.progress)
 
+    @property
+    def text_encoder(self) -> Encoder:
+        return self.encoder
+
+    @property
+    def frozen_encoder(self) -> Encoder:
+        return self.encoder
+
     def precompute(self, texts: Sequence[str], progress: Progress | None = None) -> None:
         """Embed ``texts`` once (cached), so training and scoring them later costs no encoder pass."""
         self.encoder.embed(texts, progress)
@@ -66,7 +75,7 @@ class FrozenEncoderClassifier(FrozenEmbeddings):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self._seen is None:
-            raise RuntimeError("call fit before predict_proba")
+            raise NotFittedError("call fit before predict_proba")
         if self._head is None:
             return constant_proba(len(texts), int(self._seen[0]), self.n_classes)
         proba = self._head.predict_proba(self.embed(texts))

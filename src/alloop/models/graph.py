@@ -22,6 +22,8 @@ from sklearn import config_context
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
+from alloop.errors import NotFittedError
+
 N_NEIGHBOURS = 10
 """Edges per title. Margin AULC 0.751, 0.751 and 0.750 with 5, 10 and 20 (bench/graph_design.py)."""
 ALPHA = 0.9
@@ -105,7 +107,7 @@ class PoolGraph:
         """(nodes, classes): each node's share of every class after spreading the labelled
         ``texts``; rows sum to 1, or to 0 for a node no label reaches."""
         if self._walk is None:
-            raise RuntimeError("fit the graph before spreading labels")
+            raise NotFittedError("fit the graph before spreading labels")
         nodes = self.rows(texts)
         known = nodes >= 0
         seeds = np.zeros((self._walk.shape[0], n_classes))

@@ -21,6 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from alloop.errors import NotFittedError
 from alloop.models.base import check_fit_input, constant_proba, expand_proba
 from alloop.models.encoder import Encoder, Progress
 from alloop.models.frozen import FrozenEmbeddings
@@ -104,7 +105,7 @@ class NgramFeatures:
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """The rows of ``texts``; texts not seen before are vectorised and kept."""
         if not self.fitted:
-            raise RuntimeError("fit the n-gram features before transforming")
+            raise NotFittedError("fit the n-gram features before transforming")
         missing = [t for t in dict.fromkeys(texts) if t not in self._row]
         if missing:
             start = len(self._row)
@@ -187,7 +188,7 @@ class HybridClassifier(FrozenEmbeddings):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self._seen is None:
-            raise RuntimeError("call fit before predict_proba")
+            raise NotFittedError("call fit before predict_proba")
         if self._head is None:
             return constant_proba(len(texts), int(self._seen[0]), self.n_classes)
         ngrams, dense = self._blocks(texts)

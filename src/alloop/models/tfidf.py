@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from alloop.errors import AlloopError
+from alloop.errors import AlloopError, NotFittedError
 from alloop.models.base import check_fit_input, constant_proba, expand_proba
 
 
@@ -94,7 +94,7 @@ class TfidfClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self._seen is None:
-            raise RuntimeError("call fit before predict_proba")
+            raise NotFittedError("call fit before predict_proba")
         if self._pipeline is None:
             return constant_proba(len(texts), int(self._seen[0]), self.n_classes)
         proba = self._pipeline.predict_proba(list(texts))

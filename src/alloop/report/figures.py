@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from alloop.loop.stopping import STABILIZING_KAPPA, UNCERTAINTY_THRESHOLD
 from alloop.report.stats import mean_sd_ci
-from alloop.stopping import STABILIZING_KAPPA, UNCERTAINTY_THRESHOLD
 
 FIXED_COLOURS = {
     "random": "#7f7f7f",

@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
 
-from alloop.report import figures, stats
-from alloop.report.verdict import verdict
-from alloop.stopping import (
+from alloop.loop.stopping import (
     PLATEAU_CYCLES,
     PLATEAU_EPSILON,
     STABILIZING_CHECKS,
     STABILIZING_KAPPA,
     UNCERTAINTY_THRESHOLD,
 )
-from alloop.store import ResultStore
+from alloop.report import figures, stats
+from alloop.report.verdict import verdict
+from alloop.simulate.store import ResultStore
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }

@@ -1,0 +1,354 @@
+"""The ``alloop`` command line. Bad input: one line on stderr, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from alloop.checks import check_input_file, check_output_dir
+from alloop.cli.label import register as register_labelling
+from alloop.cli.options import (
+    STRATEGY_HELP,
+    CacheDirOption,
+    CacheOption,
+    ClassifierOption,
+    DeviceOption,
+    GraphWeightOption,
+    IdOption,
+    MaxLengthOption,
+    ModelOption,
+    NearDuplicateThresholdOption,
+    PoolSubsampleOption,
+    PrecisionOption,
+    QuerySizeOption,
+    SeedOption,
+    TextOption,
+    given_on_command_line,
+)
+from alloop.cli.progress import PlainObserver, RichObserver, print_verdict, summary_rich_table
+from alloop.data import DEFAULT_DATA
+from alloop.errors import AlloopError
+from alloop.loop.initial import INITIAL_STRATEGIES
+from alloop.loop.stopping import LABEL_FREE_HELP
+from alloop.models import ModelConfig
+from alloop.simulate.defaults import DEFAULT_CYCLES, DEFAULT_QUERY_SIZE, DEFAULT_SEEDS
+from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, SEED_STRATEGIES
+
+if TYPE_CHECKING:  # the experiment, the report and what they import load only when a command runs
+    pass
+
+try:  # typer >= 0.22 vendors click; older versions use click itself
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException  # type: ignore[assignment,no-redef]
+
+app = typer.Typer(
+    help="Active learning for text classification: compare query strategies on labelled data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def _load_config_file(ctx: typer.Context, param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """``--config FILE.toml``: its keys are `alloop run` options (``query-size = 50``); options
+    given on the command line win over the file."""
+    if value is None:
+        return None
+    check_input_file(value, "--config")
+    try:
+        values = tomllib.loads(value.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AlloopError(f"cannot read config file {value}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AlloopError(f"config file {value} is not valid TOML: {str(exc).splitlines()[0]}") from None
+    params = {p.name: p for p in ctx.command.params if p.name}
+    defaults = {}
+    for key, v in values.items():
+        name = {"id": "id_column"}.get(key, key.replace("-", "_"))
+        if name not in params or name in ("config", "resume"):
+            raise AlloopError(
+                f"unknown option {key!r} in {value}; use `alloop run` option names like query-size"
+            )
+        if params[name].multiple and isinstance(v, str):  # strategy = "margin" means ["margin"]
+            v = [v]
+        defaults[name] = v
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    data: Annotated[
+        str,
+        typer.Option(help="hub:NAME for a Hugging Face dataset, or a .parquet/.csv/.jsonl file or folder."),
+    ] = DEFAULT_DATA,
+    text: TextOption = None,
+    label: Annotated[str, typer.Option(help="Label column.")] = "category",
+    id_column: IdOption = None,
+    test_size: Annotated[
+        float, typer.Option(help="Test share held out when the data has no test split.")
+    ] = 0.2,
+    balanced_test: Annotated[
+        bool, typer.Option(help="Cap every test class at the size of the smallest, as the seed does.")
+    ] = False,
+    classifier: ClassifierOption = ModelConfig.classifier,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Repeatable. {STRATEGY_HELP} [default: {', '.join(SEED_STRATEGIES)}]"),
+    ] = None,
+    initial: Annotated[
+        float, typer.Option(help="Initial labelled set: a fraction of the pool (0.2) or a count (100).")
+    ] = 100,
+    initial_strategy: Annotated[
+        str,
+        typer.Option(
+            help=f"One of: {', '.join(INITIAL_STRATEGIES)}. stratified uses the gold labels (as the seed); "
+            "random and kmeans (items nearest the k-means centroids of the embeddings) use none."
+        ),
+    ] = "stratified",
+    query_size: QuerySizeOption = DEFAULT_QUERY_SIZE,
+    cycles: Annotated[int | None, typer.Option(help="Stop after this many query rounds.")] = DEFAULT_CYCLES,
+    budget: Annotated[
+        int | None, typer.Option(help="Stop when this many items are labelled, the initial set included.")
+    ] = None,
+    target_f1: Annotated[float | None, typer.Option(help="Stop when test macro-F1 reaches this.")] = None,
+    stop: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Repeatable label-free stop: {LABEL_FREE_HELP}. All three are recorded every cycle "
+            "either way."
+        ),
+    ] = None,
+    stop_set_size: Annotated[
+        int, typer.Option(help="Size of the fixed unlabelled sample the stop signals are measured on.")
+    ] = 1000,
+    no_near_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--no-near-duplicates",
+            help="Guard every strategy: no two items in one batch with embedding cosine above the threshold.",
+        ),
+    ] = False,
+    near_duplicate_threshold: NearDuplicateThresholdOption = NEAR_DUPLICATE_THRESHOLD,
+    seed: SeedOption = 0,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="Repeat the grid for this many seeds (seed, seed+1, ...); each draws its own initial "
+            "set, shared by the strategies. Three tell a trend from noise; a paired test needs 6 to "
+            "reach p < 0.05."
+        ),
+    ] = DEFAULT_SEEDS,
+    ceiling: Annotated[
+        bool,
+        typer.Option(
+            help="Train once on the whole pool (per seed only when the fit depends on the seed): the F1 "
+            "ceiling the report compares to."
+        ),
+    ] = True,
+    model: ModelOption = None,
+    max_length: MaxLengthOption = ModelConfig.max_length,
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per cycle (bert).")] = 3,
+    lr: Annotated[float, typer.Option(help="Encoder learning rate (bert).")] = 1e-4,
+    head_lr: Annotated[float, typer.Option(help="Classification head learning rate (bert).")] = 1e-3,
+    batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size (bert).")] = 16,
+    warm_start: Annotated[
+        bool,
+        typer.Option(
+            help="bert: keep fine-tuning one model across cycles (the seed's way; cheaper, but early "
+            "batches bias it) instead of retraining from the pretrained weights each cycle."
+        ),
+    ] = False,
+    max_steps: Annotated[
+        int | None, typer.Option(help="bert: cap optimiser steps per cycle (for smoke tests).")
+    ] = None,
+    device: DeviceOption = None,
+    precision: PrecisionOption = ModelConfig.precision,
+    graph_weight: GraphWeightOption = ModelConfig.graph_weight,
+    cache: CacheOption = True,
+    cache_dir: CacheDirOption = None,
+    pool_subsample: PoolSubsampleOption = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="torch CPU threads. [default: torch's choice, one per core]"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Run this many (strategy, seed) pairs at once, and embed the pool in shards, on a Ray "
+            "started for the run (pip install 'alloop\\[ray]'); results equal a serial run's. Default: 1, "
+            "no Ray; with --ray-address, as many as the cluster's CPUs allow."
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RAY_ADDRESS",
+            help="Join this running Ray cluster (HOST:PORT as `ray start --head` prints it, "
+            "ray://HOST:PORT, or auto) instead of starting one.",
+        ),
+    ] = None,
+    cpus_per_worker: Annotated[
+        int | None,
+        typer.Option(
+            help="CPUs each Ray worker asks for; its torch threads follow. Default: this machine's "
+            "cores shared out among --workers; 1 on a cluster."
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file of options (keys as option names, e.g. query-size = 50); the command line wins.",
+            is_eager=True,
+            callback=_load_config_file,
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue the interrupted run in this folder, with its saved config."),
+    ] = None,
+) -> None:
+    """Simulate active learning on labelled data and compare query strategies."""
+    from alloop.simulate.experiment import run_experiment
+    from alloop.simulate.plan import RunConfig, default_out_dir, load_run_config
+
+    if threads is not None:
+        if threads < 1:
+            raise AlloopError(f"--threads must be at least 1, got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
+    if resume is not None:
+        given = [
+            name
+            for name in given_on_command_line(ctx)
+            if name not in ("resume", "threads", "workers", "ray_address", "cpus_per_worker")
+        ]
+        if given:
+            raise AlloopError(
+                f"--resume continues with the run's saved config; drop --{given[0].replace('_', '-')}"
+            )
+        run_config, out_dir = load_run_config(resume), resume
+    else:
+        run_config = RunConfig(
+            data=data,
+            text=tuple(text or ["title"]),
+            label=label,
+            id_column=id_column,
+            test_size=test_size,
+            balanced_test=balanced_test,
+            strategies=tuple(strategy or SEED_STRATEGIES),
+            initial=initial,
+            initial_strategy=initial_strategy,
+            query_size=query_size,
+            cycles=cycles,
+            budget=budget,
+            target_f1=target_f1,
+            seed=seed,
+            seeds=seeds,
+            ceiling=ceiling,
+            stop=tuple(stop or ()),
+            stop_set_size=stop_set_size,
+            no_near_duplicates=no_near_duplicates,
+            near_duplicate_threshold=near_duplicate_threshold,
+            pool_subsample=pool_subsample,
+            model=ModelConfig(
+                classifier=classifier,
+                model=model,
+                max_length=max_length,
+                epochs=epochs,
+                lr=lr,
+                head_lr=head_lr,
+                batch_size=batch_size,
+                warm_start=warm_start,
+                max_steps=max_steps,
+                device=device,
+                precision=precision,
+                graph_weight=graph_weight,
+                cache=cache,
+                cache_dir=cache_dir,
+            ),
+        ).validate()
+        out_dir = out or default_out_dir()
+        check_output_dir(out_dir, "--out")
+    console = Console()
+    parallel = (workers or 1) > 1 or ray_address is not None
+    observer = RichObserver(run_config, console, parallel) if console.is_terminal else PlainObserver()
+    with observer:
+        report = run_experiment(
+            run_config,
+            out_dir,
+            observer,
+            resume=resume is not None,
+            workers=workers,
+            ray_address=ray_address,
+            cpus_per_worker=cpus_per_worker,
+        )
+    console.print(summary_rich_table(out_dir))
+    print_verdict(console, out_dir)
+    console.print(
+        f"[bold]wrote[/] {out_dir}/: results.db, report.html, verdict.txt, learning_curves.png, cycles.csv, "
+        "queried.csv"
+    )
+    console.print(f"open {report}")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A folder written by `alloop run`.")]) -> None:
+    """Re-render report.html, the figures and the CSV exports from a run's results.db alone."""
+    from alloop.report import render_report
+
+    path = render_report(run_dir)
+    console = Console()
+    console.print(summary_rich_table(run_dir))
+    print_verdict(console, run_dir)
+    print(path)
+
+
+@app.command()
+def version() -> None:
+    """Print the alloop version."""
+    from alloop import __version__
+
+    print(__version__)
+
+
+register_labelling(app)  # label, annotators, label-stats, export, predict
+
+
+def main() -> None:
+    """Entry point: turns every user error into one line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except AlloopError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except ClickException as exc:
+        message = exc.format_message()
+        if not message:  # bare `alloop`: the help was shown
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        err.print(f"[red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except sqlite3.DatabaseError as exc:  # damage that check_sqlite's header check cannot see
+        message = f"a database file cannot be read ({exc}); restore it from a copy"
+        err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,402 @@
+"""The live loop behind the API: hand out items, take labels, report progress and agreement.
+
+Handlers call this from a thread pool. Hand-outs and label writes are serialised by one lock,
+so an item is never handed to two annotators at once; each write is committed before the call
+returns. The model lives in the ``Trainer`` thread; this class only reads its latest snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alloop.errors import AlloopError, ConflictError, NotFoundError
+from alloop.labelling.config import LabelConfig
+from alloop.labelling.domain import history
+from alloop.labelling.domain.acceptance import Acceptance
+from alloop.labelling.domain.agreement import disagreements, fleiss_from_rows, pairwise_cohen
+from alloop.labelling.domain.queue import Snapshot, in_overlap, permutation, pick, queue_length
+from alloop.labelling.domain.review import annotator_view, describe, review_queue, with_decisions
+from alloop.labelling.domain.tally import PersonCounts, Tally
+from alloop.labelling.domain.trainer import Trainer, stored_progress
+from alloop.labelling.storage.store import Annotator, Items, LabelRow, LabelStore, now_iso
+
+LEASE_SECONDS = 20 * 60
+"""An item handed out is held for its annotator this long; then another may get it."""
+MAX_DISAGREEMENTS = 50
+
+
+def shorten(value: str, limit: int = 64) -> str:
+    """A client's value as quoted back in an error: cut to ``limit`` characters, so a 10 KB id
+    is not echoed back whole."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value):,} characters)"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an annotator sends: a class, or a skip, or an unsure."""
+
+    item_id: str
+    label: str | None = None
+    skip: bool = False
+    unsure: bool = False
+    source: str = "queue"
+    """how the annotator found the item: handed out (``queue``) or by the page's search box"""
+
+
+class LabelService:
+    def __init__(self, store: LabelStore, config: LabelConfig, items: Items, train: bool = True):
+        self.store = store
+        self.config = config
+        self.items = items
+        self.position = {item_id: pos for pos, item_id in enumerate(items.ids)}
+        self.label_set = frozenset(config.labels)
+        self.overlap = np.array([in_overlap(i, config.seed, config.overlap) for i in items.ids], dtype=bool)
+        self.fallback = permutation(len(items), config.seed)
+        self._fallback_rank = np.argsort(self.fallback)
+        self._fallback_from = 0
+        """no item before this index of ``fallback`` is unlabelled: the walk starts here"""
+        rows = store.label_rows()
+        self.tally = Tally(
+            rows, items.gold, self.label_set, self.overlap, config.overlap_raters, store.adjudications()
+        )
+        self.acceptance = Acceptance(rows)
+        self.shown = store.shown() if config.show else None
+        """the --show columns' values by position"""
+        self._agreement: tuple[int, dict[int, str], dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+        progress = stored_progress(store)  # until the first round: the last model's version, not 0
+        self._snapshot = Snapshot(
+            tuple(int(p) for p in self.fallback[: queue_length(config.query_size)]),
+            "random",
+            progress.version,
+            progress.trained_on,
+        )
+        self.trainer = Trainer(config, store, items, self._publish) if train else None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> LabelService:
+        if self.trainer is not None:
+            self.trainer.start()
+        return self
+
+    def close(self) -> None:
+        if self.trainer is not None:
+            self.trainer.stop()
+        self.store.close()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot  # one reference swap: readers see the old queue or the new
+        if snapshot.version:  # what `alloop label-stats` shows when no server runs
+            estimate = snapshot.estimate
+            self.store.put_meta(
+                "last_model",
+                {
+                    "version": snapshot.version,
+                    "trained_on": snapshot.n_trained,
+                    "macro_f1": estimate.macro_f1 if estimate else None,
+                    "estimate": estimate.method if estimate else None,
+                    "estimate_n": estimate.n if estimate else 0,
+                    "at": now_iso(),
+                },
+            )
+            history.record(self.store, snapshot)  # the page's quality chart
+
+    def authenticate(self, token: str) -> Annotator | None:
+        return self.store.annotator_for_token(token) if token else None
+
+    # -- handing out --------------------------------------------------------------------------
+    def next_item(self, annotator: Annotator) -> dict[str, Any] | None:
+        """The item this annotator holds, or a newly handed one; None when nothing is left."""
+        with self._lock:
+            since = time.time() - LEASE_SECONDS
+            held = self.store.assignment_of(annotator.id, since)
+            if held is not None and self.store.label_of(held, annotator.id) is None:
+                return self._item(held, "held", None, self._handed_suggestion(held, annotator))
+            tally = self.tally
+            mine = tally.answered_by(annotator.id)
+            taken = {p for p, a in self.store.active_assignments(since).items() if a != annotator.id}
+            while self._fallback_from < len(self.fallback) and tally.n_labels(
+                int(self.fallback[self._fallback_from])
+            ):
+                self._fallback_from += 1
+            snapshot = self._snapshot
+            chosen = pick(
+                needs_another=tally.needs_another,
+                queue=snapshot.queue,
+                fallback=self.fallback[self._fallback_from :],
+                available=lambda p: p not in mine and p not in taken,
+                unlabelled=lambda p: tally.n_labels(p) == 0,
+                queue_source=snapshot.source,
+            )
+            if chosen is None:
+                return None
+            offer = self._suggestion(snapshot, chosen.pos)
+            suggested, p = offer if offer is not None else (None, None)
+            self.store.assign(chosen.pos, annotator.id, suggestion=suggested, suggestion_p=p)
+            return self._item(chosen.pos, chosen.source, chosen.rank, offer)
+
+    def _suggestion(self, snapshot: Snapshot, pos: int) -> tuple[str, float] | None:
+        """The snapshot model's label for ``pos`` and its probability, when suggestions are on."""
+        if not self.config.suggest or snapshot.suggestions is None:
+            return None
+        return snapshot.suggestions.at(pos, self.config.labels)
+
+    def _handed_suggestion(self, pos: int, annotator: Annotator) -> tuple[str, float] | None:
+        """The suggestion recorded when ``pos`` was handed out: a held item shows the same one."""
+        handed = self.store.handed(pos, annotator.id) if self.config.suggest else None
+        if handed is None or handed[0] is None or handed[1] is None:
+            return None
+        return handed[0], handed[1]
+
+    def _item(
+        self, pos: int, source: str, rank: int | None, suggestion: tuple[str, float] | None = None
+    ) -> dict[str, Any]:
+        item = {
+            "item_id": self.items.ids[pos],
+            "text": self.items.texts[pos],
+            "fields": self.items.fields[pos],
+            "shown": self.shown[pos] if self.shown is not None else {},
+            "source": source,
+            "rank": rank,
+            "model_version": self._snapshot.version,
+        }
+        if suggestion is not None:
+            item["suggestion"] = {"label": suggestion[0], "p": suggestion[1]}
+        return item
+
+    # -- answers ------------------------------------------------------------------------------
+    def submit(self, annotator: Annotator, answer: Answer) -> dict[str, Any]:
+        """Record an answer; returns only after it is committed. Answering again (a retry, or a
+        change from the recent list) replaces this annotator's previous answer on the item."""
+        pos = self.position.get(answer.item_id)
+        if pos is None:
+            raise NotFoundError(f"unknown item_id {shorten(answer.item_id)}")
+        if sum([answer.label is not None, answer.skip, answer.unsure]) != 1:
+            raise AlloopError('send exactly one of "label", "skip": true or "unsure": true')
+        if answer.label is not None and answer.label not in self.label_set:
+            raise AlloopError(
+                f"label {answer.label!r} is not in the label set: {', '.join(self.config.labels)}"
+            )
+        status = "skip" if answer.skip else "unsure" if answer.unsure else "label"
+        with self._lock:
+            holder = self.store.active_assignments(time.time() - LEASE_SECONDS).get(pos)
+            if holder not in (None, annotator.id) and self.store.label_of(pos, annotator.id) is None:
+                raise ConflictError(f"item {shorten(answer.item_id)} is being labelled by another annotator")
+            suggested, p = self._shown_with(pos, annotator)
+            row = self.store.put_label(
+                pos,
+                annotator.id,
+                status,
+                answer.label,
+                source=answer.source,
+                suggestion=suggested,
+                suggestion_p=p,
+            )
+            self._record(row.pos, annotator.id, row)
+            n_labels = self.tally.totals["label"]
+            changes = n_labels + len(self.tally.adjudications)
+        if self.trainer is not None:
+            self.trainer.notify(changes)
+        return {
+            "ok": True,
+            "item_id": answer.item_id,
+            "status": row.status,
+            "label": row.label,
+            "updated_at": row.updated_at,
+            "labels_total": n_labels,
+        }
+
+    def _shown_with(self, pos: int, annotator: Annotator) -> tuple[str | None, float | None]:
+        """The suggestion to store with an answer: the one recorded at hand-out (never what the
+        client says), or, for a change of an earlier answer, the one stored with it."""
+        handed = self.store.handed(pos, annotator.id)
+        if handed is not None:
+            return handed if self.config.suggest else (None, None)
+        previous = self.store.label_of(pos, annotator.id)
+        return (previous.suggestion, previous.suggestion_p) if previous is not None else (None, None)
+
+    def undo(self, annotator: Annotator) -> dict[str, Any] | None:
+        """Take back this annotator's latest answer; the item becomes their next one again."""
+        with self._lock:
+            row = self.store.undo_last(annotator.id)
+            if row is not None:
+                self._record(row.pos, annotator.id, None)
+        if row is None:
+            return None
+        return {"ok": True, "item_id": self.items.ids[row.pos], "status": row.status, "label": row.label}
+
+    def _record(self, pos: int, annotator: int, row: LabelRow | None) -> None:
+        """Apply a committed write to the tally (under the lock); an item that lost its last
+        label goes back into the fallback walk."""
+        if row is None:
+            self.tally.remove(pos, annotator)
+            self.acceptance.remove(pos, annotator)
+        else:
+            self.tally.apply(row)
+            self.acceptance.apply(row)
+        if self.tally.n_labels(pos) == 0:
+            self._fallback_from = min(self._fallback_from, int(self._fallback_rank[pos]))
+
+    def recent(self, annotator: Annotator, limit: int = 10) -> list[dict[str, Any]]:
+        return [
+            {
+                "item_id": self.items.ids[r.pos],
+                "text": self.items.texts[r.pos],
+                "status": r.status,
+                "label": r.label,
+                "updated_at": r.updated_at,
+            }
+            for r in self.store.recent(annotator.id, limit)
+        ]
+
+    # -- review (what needs it and what an annotator may see: alloop.labelling.domain.review) --------------
+    def review_next(self) -> dict[str, Any]:
+        """The first item of the review queue with every answer and its annotator's name."""
+        names = {a.id: a.name for a in self.store.annotators()}
+        with self._lock:
+            queue = review_queue(self.tally.contested_rows(), self.tally.adjudications)
+        if not queue:
+            return {"item_id": None, "done": True, "remaining": 0, "message": "nothing to review"}
+        return describe(queue[0], self.items, names, len(queue))
+
+    def adjudicate(self, reviewer: Annotator, item_id: str, label: str) -> dict[str, Any]:
+        """Record a reviewer's final label for an item in the review queue (committed before
+        returning); answers with the next item to review. Refused, writing nothing, for an
+        unknown item or label (422) and an item that does not need review (404)."""
+        pos = self.position.get(item_id)
+        if pos is None:
+            raise AlloopError(f"unknown item_id {shorten(item_id)}")
+        if label not in self.label_set:
+            known = ", ".join(self.config.labels)
+            raise AlloopError(f"label {shorten(label)} is not in the label set: {known}")
+        with self._lock:
+            queue = review_queue(self.tally.contested_rows(), self.tally.adjudications)
+            if all(item.pos != pos for item in queue):
+                why = (
+                    "a reviewer already decided it"
+                    if pos in self.tally.adjudications
+                    else "it has no tie, unsure answer or disagreement"
+                )
+                raise NotFoundError(f"item {shorten(item_id)} does not need review: {why}")
+            decision = self.store.adjudicate(pos, reviewer.id, label)
+            self.tally.adjudicate(decision)
+            changes = self.tally.totals["label"] + len(self.tally.adjudications)
+        if self.trainer is not None:
+            self.trainer.notify(changes)
+        return {
+            "ok": True,
+            "decided": {"item_id": item_id, "label": label, "decided_at": decision.decided_at},
+            "next": self.review_next(),
+        }
+
+    # -- progress -----------------------------------------------------------------------------
+    def stats(self, annotator: Annotator | None = None) -> dict[str, Any]:
+        """Everything for a reviewer (and ``label-stats``); an annotator's own counts and the
+        aggregates only."""
+        names = {a.id: a.name for a in self.store.annotators()}
+        with self._lock:
+            stats = summarise(self, names, annotator)
+        if annotator is None or annotator.role == "reviewer":
+            return stats
+        return annotator_view(stats, annotator)
+
+    def agreement(self, names: dict[int, str]) -> dict[str, Any]:
+        """Kappas and disagreements, from the items with 2+ labels only; recomputed only when one
+        of those changed (or an annotator joined). Call under the lock."""
+        cached = self._agreement
+        if cached is not None and cached[0] == self.tally.multi_version and cached[1] == names:
+            return with_decisions(cached[2], self.tally.adjudications, self.position)
+        rows = self.tally.multi_rows()
+        items, config = self.items, self.config
+        fleiss, fleiss_items, fleiss_raters = fleiss_from_rows(rows, config.labels)
+        disagree = disagreements(rows, names)
+        result = {
+            "pairs": [
+                {"a": p.a, "b": p.b, "n_items": p.n_items, "kappa": p.kappa}
+                for p in pairwise_cohen(rows, names)
+            ],
+            "fleiss": (
+                {"kappa": fleiss, "n_items": fleiss_items, "n_annotators": fleiss_raters}
+                if fleiss_raters >= 3
+                else None
+            ),
+            "n_disagreements": len(disagree),
+            "disagreements": [
+                {
+                    "item_id": items.ids[d.pos],
+                    "text": items.texts[d.pos],
+                    "labels": d.labels,
+                    "majority": d.vote.label,
+                    "tie": d.vote.tie,
+                }
+                for d in disagree[:MAX_DISAGREEMENTS]
+            ],
+        }
+        self._agreement = (self.tally.multi_version, dict(names), result)
+        return with_decisions(result, self.tally.adjudications, self.position)
+
+
+def summarise(service: LabelService, names: dict[int, str], you: Annotator | None) -> dict[str, Any]:
+    """The numbers the page, ``GET /api/stats`` and ``alloop label-stats`` show, read from the
+    service's tally: their cost does not grow with the number of labels."""
+    config, items, tally = service.config, service.items, service.tally
+    snapshot = service.snapshot
+    since = time.time() - LEASE_SECONDS
+    held = set(service.store.active_assignments(since))
+    per_annotator = []
+    for aid, name in names.items():
+        person = tally.people.get(aid, PersonCounts())
+        per_annotator.append(
+            {
+                "name": name,
+                "labels": person.labels,
+                "skips": person.skips,
+                "unsure": person.unsure,
+                "gold_accuracy": person.gold_accuracy,
+            }
+        )
+    trainer = service.trainer
+    estimate = snapshot.estimate
+    return {
+        "items": len(items),
+        "labelled_items": tally.labelled_items,
+        "labels": tally.totals["label"],
+        "skips": tally.totals["skip"],
+        "unsure": tally.totals["unsure"],
+        "ties": tally.ties,
+        "per_class": {label: tally.per_class.get(label, 0) for label in config.labels},
+        "missing_classes": [label for label in config.labels if not tally.per_class.get(label, 0)],
+        "queue": sum(tally.n_labels(p) == 0 and p not in held for p in snapshot.queue),
+        "you": (
+            {"name": you.name, "labels": tally.people[you.id].labels if you.id in tally.people else 0}
+            if you
+            else None
+        ),
+        "annotators": per_annotator,
+        "model": {
+            "classifier": config.classifier,
+            "strategy": config.strategy,
+            "query_size": config.query_size,
+            "version": snapshot.version,
+            "queue_source": snapshot.source,
+            "trained_on": snapshot.n_trained,
+            "macro_f1": estimate.macro_f1 if estimate else None,
+            "estimate": estimate.method if estimate else None,
+            "estimate_n": estimate.n if estimate else 0,
+            "train_seconds": round(snapshot.seconds, 3),
+            "training": bool(trainer and trainer.busy),
+            "phase": trainer.phase if trainer else "off",
+            "error": trainer.error if trainer else None,
+        },
+        "agreement": service.agreement(names),
+        "suggestions": {"enabled": config.suggest, **service.acceptance.summary()},
+    }

@@ -1,0 +1,424 @@
+"""Getting labels out: the export (a table, a Hugging Face dataset, Label Studio tasks), and
+predictions for the project's own unlabelled items or for new products.
+
+The final label of every export comes from ``final.final_labels``: a reviewer's adjudication,
+else the annotators' majority; ties and unsure answers stay open until a reviewer decides.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alloop.checks import check_output_dir, check_output_file, table_format
+from alloop.data.prepare import build_texts, check_columns
+from alloop.data.sources import read_splits
+from alloop.errors import AlloopError
+from alloop.labelling.config import LabelConfig
+from alloop.labelling.domain.final import Final, final_labels
+from alloop.labelling.domain.trainer import training_set
+from alloop.labelling.interop import label_studio
+from alloop.labelling.storage.saved_model import (
+    ProjectModel,
+    fingerprint,
+    model_dir,
+    project_model,
+    saved_model,
+)
+from alloop.labelling.storage.store import Adjudication, Items, LabelRow, LabelStore
+
+FORMATS = ("parquet", "csv", "jsonl", "hf", "label-studio")
+TABLES = ("parquet", "csv", "jsonl")
+SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "label-studio",
+}
+"""The format each ``--out`` suffix means; a name without a suffix (or a folder) means ``hf``."""
+PREDICTION_FORMATS = ("parquet", "csv")
+PREDICTIONS_FILE = "predictions.parquet"
+HF_MARKERS = ("dataset_info.json", "state.json")
+"""Files ``save_to_disk`` writes: a folder holding them is an earlier export, safe to replace."""
+
+
+def export_frame(
+    config: LabelConfig,
+    items: Items,
+    rows: list[LabelRow],
+    names: dict[int, str],
+    adjudications: dict[int, Adjudication] | None = None,
+) -> pd.DataFrame:
+    """One row per item anyone answered or a reviewer decided: id, text, the final label, who
+    decided it (``adjudication``, ``vote`` or ``none``), the reviewer, when, whether it still
+    needs review (a tie, or an unsure answer), gold when known, then per annotator their label,
+    status (label/skip/unsure) and the time of their latest answer."""
+    adjudications = adjudications or {}
+    finals = final_labels(rows, adjudications)
+    by_item: dict[int, dict[int, LabelRow]] = {}
+    for row in rows:
+        by_item.setdefault(row.pos, {})[row.annotator] = row
+    who = [aid for aid in names if any(r.annotator == aid for r in rows)]
+    records = []
+    for pos, final in finals.items():
+        answers = by_item.get(pos, {})
+        record: dict[str, object] = {
+            "item_id": items.ids[pos],
+            "text": items.texts[pos],
+            "final_label": final.label,
+            "decided_by": final.decided_by,
+            "reviewer": _name(names, final.reviewer),
+            "decided_at": decided_at(final, answers.values(), adjudications.get(pos)),
+            "needs_review": final.needs_review,
+            "n_labels": final.n_labels,
+        }
+        if config.gold:
+            record["gold"] = items.gold[pos]
+        for aid in who:
+            row = answers.get(aid)
+            name = names[aid]
+            record[f"label_{name}"] = row.label if row else None
+            record[f"status_{name}"] = row.status if row else None
+            record[f"labelled_at_{name}"] = row.updated_at if row else None
+        records.append(record)
+    columns = [
+        "item_id",
+        "text",
+        "final_label",
+        "decided_by",
+        "reviewer",
+        "decided_at",
+        "needs_review",
+        "n_labels",
+        *(["gold"] if config.gold else []),
+    ]
+    return pd.DataFrame.from_records(records, columns=columns if not records else None)
+
+
+def _name(names: dict[int, str], annotator: int | None) -> str | None:
+    return names.get(annotator) if annotator is not None else None
+
+
+def decided_at(final: Final, answers: object, adjudication: Adjudication | None) -> str | None:
+    """When the final label was settled: the adjudication's time, or the latest class answer's."""
+    if adjudication is not None:
+        return adjudication.decided_at
+    if final.label is None:
+        return None
+    times = [r.updated_at for r in answers if r.status == "label"]  # type: ignore[attr-defined]
+    return max(times) if times else None
+
+
+def export_format(out: Path, fmt: str | None) -> str:
+    """The format to write: ``--format``, or what ``--out`` means (its suffix; a folder or a name
+    without a suffix means a Hugging Face dataset folder). The two must agree."""
+    if fmt is not None and fmt not in FORMATS:
+        raise AlloopError(f"unknown table format {fmt!r}; use --format {', '.join(FORMATS)}")
+    suffix = out.suffix.lower()
+    if out.is_dir() or not suffix:
+        implied: str | None = "hf"
+    else:
+        implied = SUFFIXES.get(suffix)
+        if implied is None and fmt != "hf":  # a dataset folder's name may hold a dot
+            raise AlloopError(
+                f"unknown table format {suffix.lstrip('.')!r} for {out}; name it .parquet, .csv, .jsonl, "
+                ".json (Label Studio) or a folder (Hugging Face dataset), or pass --format"
+            )
+    if fmt is not None and implied is not None and fmt != implied:
+        if implied == "hf":
+            raise AlloopError(
+                f"--out {out} is a folder name, which means --format hf; for --format {fmt} "
+                f"give a file name such as {out.name or 'labels'}{_suffix(fmt)}"
+            )
+        raise AlloopError(
+            f"--format {fmt} contradicts the file name {out.name}; name it {out.stem}{_suffix(fmt)} "
+            f"or use --format {implied}"
+        )
+    return fmt or implied or "hf"
+
+
+def _suffix(fmt: str) -> str:
+    return {"parquet": ".parquet", "csv": ".csv", "jsonl": ".jsonl", "label-studio": ".json"}.get(fmt, "")
+
+
+def config_path(out: Path) -> Path:
+    """The Label Studio labelling config written beside the tasks: ``tasks.json`` ->
+    ``tasks.label_config.xml``."""
+    return out.with_name(f"{out.stem}.label_config.xml")
+
+
+def check_export_target(out: Path, fmt: str) -> None:
+    if fmt == "hf":
+        check_output_dir(out, "--out")
+        if out.is_dir() and any(out.iterdir()) and not any((out / m).exists() for m in HF_MARKERS):
+            raise AlloopError(
+                f"--out {out} already holds files that are not a Hugging Face dataset; give a new or "
+                "empty folder"
+            )
+        return
+    check_output_file(out, "--out")
+    if fmt == "label-studio":
+        check_output_file(config_path(out), "--out (its labelling config)")
+
+
+@dataclass
+class ExportResult:
+    n: int
+    """items written (tasks for Label Studio)"""
+    fmt: str
+    written: list[Path]
+    notes: list[str] = field(default_factory=list)
+
+
+def export_project(project: Path, out: Path, fmt: str | None) -> ExportResult:
+    """Write the project's labels to ``out``; every check runs before anything is written."""
+    fmt = export_format(out, fmt)
+    check_export_target(out, fmt)
+    store = LabelStore.open(project)
+    try:
+        config = _config(store, project)
+        names = {a.id: a.name for a in store.annotators()}
+        items, rows, adjudications = store.items(), store.label_rows(), store.adjudications()
+        if fmt in TABLES:
+            frame = export_frame(config, items, rows, names, adjudications)
+            write_table(frame, out, fmt)
+            return ExportResult(len(frame), fmt, [out])
+        finals = final_labels(rows, adjudications)
+        if fmt == "hf":
+            n = write_hf(config, items, finals, names, rows, adjudications, out)
+            return ExportResult(n, fmt, [out])
+        notes: list[str] = []
+        predictions, version = _saved_predictions(project, config, store, items, notes)
+        tasks = label_studio.tasks(items, rows, adjudications, finals, names, predictions, version)
+    finally:
+        store.close()
+    _write_text(out, json.dumps(tasks, ensure_ascii=False, indent=1))
+    _write_text(config_path(out), label_studio.label_config(config.labels))
+    return ExportResult(len(tasks), fmt, [out, config_path(out)], notes)
+
+
+def _saved_predictions(
+    project: Path, config: LabelConfig, store: LabelStore, items: Items, notes: list[str]
+) -> tuple[dict[int, tuple[str, float]] | None, str]:
+    """The saved model's prediction for every item (Label Studio shows them as pre-annotations),
+    or None without a saved model; a model older than the latest labels is used, with a note."""
+    loaded = saved_model(project, config)
+    if loaded is None:
+        notes.append(
+            f"no predictions in the tasks: no saved model; run `alloop predict --project {project}` first"
+        )
+        return None, ""
+    model, info = loaded
+    current = fingerprint(config, training_set(store, len(items), config.labels))
+    if info["fingerprint"]["labels"] != current.labels:
+        notes.append(
+            "the predictions come from a model trained before the latest labels; "
+            f"`alloop predict --project {project}` retrains it"
+        )
+    proba = model.predict_proba(items.texts)
+    best = proba.argmax(axis=1)
+    predictions = {
+        pos: (config.labels[int(best[pos])], float(proba[pos, best[pos]])) for pos in range(len(items))
+    }
+    version = f"alloop {info['classifier']} on {info['n_trained']} labels, {info['trained_at']}"
+    return predictions, version
+
+
+def write_hf(
+    config: LabelConfig,
+    items: Items,
+    finals: dict[int, Final],
+    names: dict[int, str],
+    rows: list[LabelRow],
+    adjudications: dict[int, Adjudication],
+    out: Path,
+) -> int:
+    """A ``datasets`` folder (``save_to_disk``) of the items with a final label, the label a
+    ``ClassLabel`` over the project's label set (so class ids are stable across exports). Written
+    to a temporary folder beside ``out`` and moved into place: a failed export leaves nothing."""
+    import datasets
+
+    code = {label: i for i, label in enumerate(config.labels)}
+    chosen = [pos for pos, f in finals.items() if f.label in code]
+    answers: dict[int, list[LabelRow]] = {}
+    for row in rows:
+        answers.setdefault(row.pos, []).append(row)
+    columns: dict[str, list[object]] = {
+        "item_id": [items.ids[p] for p in chosen],
+        "text": [items.texts[p] for p in chosen],
+        "label": [code[finals[p].label] for p in chosen],  # type: ignore[index]
+        "decided_by": [finals[p].decided_by for p in chosen],
+        "reviewer": [
+            names.get(finals[p].reviewer) if finals[p].reviewer is not None else None for p in chosen
+        ],
+        "decided_at": [decided_at(finals[p], answers.get(p, []), adjudications.get(p)) for p in chosen],
+        "n_labels": [finals[p].n_labels for p in chosen],
+    }
+    features = {
+        "item_id": datasets.Value("string"),
+        "text": datasets.Value("string"),
+        "label": datasets.ClassLabel(names=list(config.labels)),
+        "decided_by": datasets.Value("string"),
+        "reviewer": datasets.Value("string"),
+        "decided_at": datasets.Value("string"),
+        "n_labels": datasets.Value("int64"),
+    }
+    if config.gold:
+        columns["gold"] = [items.gold[p] for p in chosen]
+        features["gold"] = datasets.Value("string")
+    dataset = datasets.Dataset.from_dict(columns, features=datasets.Features(features))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # one line of output, not a progress bar per export
+    try:
+        dataset.save_to_disk(str(temp))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(temp, out)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
+    return len(chosen)
+
+
+def write_table(frame: pd.DataFrame, out: Path, fmt: str | None) -> str:
+    fmt = fmt or export_format(out, None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        frame.to_parquet(out, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(out, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_csv(out, index=False)
+    return fmt
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Written beside and renamed into place: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+# -- predict --------------------------------------------------------------------------------------
+@dataclass
+class Predictions:
+    frame: pd.DataFrame
+    out: Path
+    model: ProjectModel
+
+
+def predict_file(
+    project: Path,
+    data: str | None,
+    out: Path | None,
+    fmt: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """``predict`` for callers that want the table only (see ``predict``)."""
+    return predict(project, data, out, fmt, warn).frame
+
+
+def predict(
+    project: Path,
+    data: str | None,
+    out: Path | None,
+    fmt: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Predictions:
+    """Classify ``data`` (new products), or without it the project's own items that have no
+    final label yet, with the project's model: the saved one while no final label changed, else
+    one trained on all final labels with the project's seed and saved in ``DIR/model/``. Adds
+    the predicted label and its confidence. ``--out`` (default ``DIR/predictions.parquet``), the
+    format and the new data are checked before training; ``warn`` hears about classes the model
+    has never seen."""
+    out = out if out is not None else project / PREDICTIONS_FILE
+    check_output_file(out, "--out")
+    fmt = table_format(out, fmt, PREDICTION_FORMATS)
+    store = LabelStore.open(project)
+    try:
+        config = _config(store, project)
+        items = store.items()
+        if data is not None:
+            frame = pd.concat(list(read_splits(data).values()), ignore_index=True)
+            check_columns(frame, config.text, data)
+            if frame.empty:
+                raise AlloopError(f"{data} has no rows to classify (only a header?)")
+            texts = build_texts(frame, config.text)
+        else:
+            finals = final_labels(store.label_rows(), store.adjudications())
+            open_items = [p for p in range(len(items)) if finals.get(p) is None or finals[p].label is None]
+            frame = pd.DataFrame(
+                {"item_id": [items.ids[p] for p in open_items], "text": [items.texts[p] for p in open_items]}
+            )
+            texts = frame["text"].tolist()
+        fitted = project_model(project, config, store, items)
+    finally:
+        store.close()
+    if warn is not None:
+        unseen = unseen_classes(config.labels, fitted.seen)
+        if len(fitted.seen) == 1:
+            only = config.labels[int(fitted.seen[0])]
+            warn(
+                f"every final label of {project} is {only!r}, so every prediction is {only!r}; "
+                "label items of other classes first"
+            )
+        elif unseen:
+            shown = ", ".join(repr(c) for c in unseen[:10]) + (" ..." if len(unseen) > 10 else "")
+            warn(
+                f"the model has never seen {len(unseen)} of the {len(config.labels)} classes, so it never "
+                f"predicts them: {shown}; label examples of them (the page's search finds some)"
+            )
+    frame = frame.copy()
+    if len(frame):
+        proba = fitted.model.predict_proba(texts)
+        classes = np.array(config.labels, dtype=object)
+        frame["predicted_label"] = classes[proba.argmax(axis=1)]
+        frame["confidence"] = proba.max(axis=1)
+    else:
+        frame["predicted_label"] = pd.Series(dtype=object)
+        frame["confidence"] = pd.Series(dtype=float)
+    write_table(frame, out, fmt)
+    return Predictions(frame, out, fitted)
+
+
+def unseen_classes(labels: tuple[str, ...], seen: np.ndarray) -> list[str]:
+    have = {int(c) for c in seen}
+    return [label for i, label in enumerate(labels) if i not in have]
+
+
+def model_line(project: Path, fitted: ProjectModel) -> str:
+    """The one line ``predict`` says about its model: reused, or retrained and why."""
+    where = model_dir(project)
+    if fitted.reused:
+        return f"model: reused the one saved in {where} ({fitted.n_trained:,} final labels, {fitted.reason})"
+    return f"model: retrained on {fitted.n_trained:,} final labels ({fitted.reason}); saved in {where}"
+
+
+def _config(store: LabelStore, project: Path) -> LabelConfig:
+    config = store.config()
+    if config is None:
+        raise AlloopError(
+            f"{project} has annotators but no data yet; start it with `alloop label --data ...`"
+        )
+    return config

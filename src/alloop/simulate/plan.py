@@ -1,0 +1,348 @@
+"""The plan of a simulated experiment: its config (``RunConfig``) and the steps of the strategy x
+seed grid that both executors (``serial``, ``ray``) share: set up a seed, train the full-pool
+ceiling, run one (strategy, seed) pair, save a cycle.
+
+Each seed draws its own initial set and shares it across strategies (a paired design); the data
+split stays fixed by ``--seed``. Results go to ``results.db`` (see ``store``), one transaction per
+cycle, so ``--resume`` continues exactly where a killed run stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from alloop import __version__
+from alloop.data import DEFAULT_DATA, TextDataset
+from alloop.errors import AlloopBug, AlloopError
+from alloop.loop import ActiveLearner, CycleResult, draw_initial
+from alloop.loop.engine import History
+from alloop.loop.evaluation import Scores, evaluate
+from alloop.loop.initial import INITIAL_STRATEGIES
+from alloop.loop.oracle import SimulatedOracle
+from alloop.loop.query import check_pool_subsample
+from alloop.loop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
+from alloop.models import Classifier, Embedder, ModelConfig
+from alloop.models.base import with_pool
+from alloop.models.encoder import Progress
+from alloop.simulate.defaults import DEFAULT_CYCLES, DEFAULT_QUERY_SIZE, DEFAULT_SEEDS
+from alloop.simulate.store import ResultStore, ResumePoint
+from alloop.strategies import (
+    NEAR_DUPLICATE_THRESHOLD,
+    SEED_STRATEGIES,
+    Strategy,
+    check_threshold,
+    get_strategy,
+)
+from alloop.strategies.selection import check_k
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every option of ``alloop run``; saved with the results so a run can be resumed or repeated."""
+
+    data: str = DEFAULT_DATA
+    text: tuple[str, ...] = ("title",)
+    label: str = "category"
+    id_column: str | None = None
+    test_size: float = 0.2
+    balanced_test: bool = False
+    strategies: tuple[str, ...] = SEED_STRATEGIES
+    initial: float = 100
+    initial_strategy: str = "stratified"
+    query_size: int = DEFAULT_QUERY_SIZE
+    cycles: int | None = DEFAULT_CYCLES
+    budget: int | None = None
+    target_f1: float | None = None
+    seed: int = 0
+    seeds: int = DEFAULT_SEEDS
+    ceiling: bool = True
+    stop: tuple[str, ...] = ()
+    stop_set_size: int = 1000
+    no_near_duplicates: bool = False
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
+    pool_subsample: int | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    @property
+    def seed_list(self) -> list[int]:
+        return [self.seed + i for i in range(self.seeds)]
+
+    def validate(self) -> RunConfig:
+        """Fail before any slow work, with the option's name in the message."""
+        check_k(self.query_size)
+        self.model.validate()
+        check_threshold(self.near_duplicate_threshold)
+        for name in self.strategies:
+            if self.strategy(name).needs_embeddings:
+                self.model.require_embeddings(f"--strategy {name}")
+        if not self.strategies:
+            raise AlloopError("no strategy chosen; pass --strategy NAME")
+        if len(set(self.strategies)) != len(self.strategies):
+            raise AlloopError("a strategy is given twice in --strategy")
+        if self.initial_strategy not in INITIAL_STRATEGIES:
+            raise AlloopError(
+                f"unknown --initial-strategy {self.initial_strategy!r}; "
+                f"choose from {', '.join(INITIAL_STRATEGIES)}"
+            )
+        if self.initial_strategy == "kmeans":
+            self.model.require_embeddings("--initial-strategy kmeans")
+        if self.seed < 0:
+            raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
+        if self.model.max_steps is not None and self.model.max_steps < 1:
+            raise AlloopError(f"--max-steps must be at least 1, got {self.model.max_steps}")
+        if self.seeds < 1:
+            raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
+        if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
+            raise AlloopError("no stopping criterion: give --cycles, --budget, --target-f1 or --stop")
+        if self.stop_set_size < 10:
+            raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
+        self.stopping()
+        check_pool_subsample(self.pool_subsample, self.query_size)
+        return self
+
+    def stopping(self) -> list[StoppingCriterion]:
+        criteria: list[StoppingCriterion] = []
+        if self.cycles is not None:
+            criteria.append(MaxCycles(self.cycles))
+        if self.budget is not None:
+            criteria.append(LabelBudget(self.budget))
+        if self.target_f1 is not None:
+            criteria.append(TargetF1(self.target_f1))
+        return criteria + label_free(self.stop)
+
+    def strategy(self, name: str) -> Strategy:
+        """The strategy ``name``, behind the near-duplicate guard when asked for."""
+        threshold = self.near_duplicate_threshold
+        return get_strategy(name, threshold if self.no_near_duplicates else None, threshold=threshold)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        values = dict(values)
+        model = dict(values.get("model", {}))
+        model.setdefault("graph_weight", 0.0)  # recorded before label spreading: resume as it began
+        values["model"] = ModelConfig(**model)
+        for key in ("text", "strategies", "stop"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+class Observer(Protocol):
+    """What a front end (the CLI's progress bars) is told while an experiment runs."""
+
+    def loaded(self, data: TextDataset) -> None: ...
+
+    def task(self, description: str, total: int) -> Progress: ...
+
+    def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None: ...
+
+    def cycle_done(self, strategy: str, seed: int, result: CycleResult) -> None: ...
+
+    def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None: ...
+
+    def retrying(self, what: str, next_cycle: int, reason: str) -> None: ...
+
+
+class QuietObserver:
+    def loaded(self, data: TextDataset) -> None:
+        pass
+
+    def task(self, description: str, total: int) -> Progress:
+        return lambda n: None
+
+    def strategy_started(self, strategy: str, seed: int, done_cycles: int) -> None:
+        pass
+
+    def cycle_done(self, strategy: str, seed: int, result: CycleResult) -> None:
+        pass
+
+    def ceiling_done(self, seed: int, scores: Scores, seconds: float) -> None:
+        pass
+
+    def retrying(self, what: str, next_cycle: int, reason: str) -> None:
+        pass
+
+
+def default_out_dir() -> Path:
+    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def load_run_config(out: Path) -> RunConfig:
+    """The config a run folder was started with, for ``--resume``."""
+    store = ResultStore.open_existing(out)
+    try:
+        stored = store.get("config")
+    finally:
+        store.close()
+    if not stored:
+        raise AlloopError(f"{out}/results.db holds no config; it was not written by `alloop run`")
+    return RunConfig.from_dict(stored)
+
+
+@dataclass(frozen=True)
+class SeedSetup:
+    """What every strategy of one seed starts from: the initial set and the stop set."""
+
+    seed: int
+    initial: np.ndarray
+    stop_set: np.ndarray
+
+
+def prepare_seed(
+    config: RunConfig,
+    data: TextDataset,
+    seed: int,
+    make_classifier: Callable[[int], Classifier],
+    store: ResultStore,
+) -> SeedSetup:
+    """The seed's initial set (drawn and stored once, read back on resume) and its stop set."""
+    stored = store.initial(seed)
+    if stored is None:
+        oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
+        embeddings = None
+        if config.initial_strategy == "kmeans":
+            embedder = make_classifier(seed)
+            if not isinstance(embedder, Embedder):  # RunConfig.validate refused this already
+                raise AlloopBug(f"{type(embedder).__name__} declares no embeddings")
+            embeddings = embedder.embed(data.pool_texts)
+        rng = np.random.default_rng(seed)
+        initial = draw_initial(data.pool_labels, config.initial, config.initial_strategy, rng, embeddings)
+        store.save_initial(seed, initial, oracle.label(list(data.pool_ids[initial])))
+    else:
+        initial = stored[0]
+    # the fixed unlabelled sample on which the label-free stopping signals are measured
+    n_pool = len(data.pool_texts)
+    stop_rng = np.random.default_rng([seed, 1])
+    stop_set = np.sort(stop_rng.choice(n_pool, min(config.stop_set_size, n_pool), replace=False))
+    return SeedSetup(seed, initial, stop_set)
+
+
+def full_pool_ceiling(
+    data: TextDataset, seed: int, make_classifier: Callable[[int], Any]
+) -> tuple[Scores, float]:
+    """The same classifier trained once on the whole pool: the F1 the report compares to."""
+    start = time.perf_counter()
+    model = with_pool(make_classifier(seed), data.pool_texts).fit(data.pool_texts, data.pool_labels)
+    scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
+    return scores, time.perf_counter() - start
+
+
+def run_pair(
+    config: RunConfig,
+    data: TextDataset,
+    setup: SeedSetup,
+    strategy: str,
+    make_classifier: Callable[[int], Any],
+    point: ResumePoint | None,
+) -> Iterator[tuple[CycleResult, dict[str, Any]]]:
+    """One (strategy, seed) pair from its start or from ``point``: each finished cycle with the
+    strategy RNG's state after it. The serial loop and the Ray workers both run pairs this way."""
+    seed = setup.seed
+    learner = ActiveLearner(
+        make_classifier(seed),
+        config.strategy(strategy),
+        data.pool_texts,
+        pool_ids=data.pool_ids,
+        oracle=SimulatedOracle(data.pool_ids, data.pool_labels),
+        test_texts=data.test_texts,
+        test_labels=data.test_labels,
+        classes=data.classes,
+        query_size=config.query_size,
+        stopping=config.stopping(),
+        seed=seed,
+        stop_set=setup.stop_set,
+        pool_subsample=config.pool_subsample,
+    )
+    if point is None:
+        results = learner.run(setup.initial)
+    else:
+        history = History(point.f1_history, point.kappa_history, point.stop_predictions)
+        results = learner.resume(point.positions, point.labels, point.next_cycle, point.rng_state, history)
+    for result in results:
+        yield result, learner.rng_state()
+
+
+def save_cycle(
+    store: ResultStore, strategy: str, seed: int, r: CycleResult, rng_state: dict[str, Any]
+) -> None:
+    """One finished cycle into results.db, in one transaction (only ever called by the driver)."""
+    metrics = {
+        **r.scores.as_dict(),
+        "n_labelled": r.n_labelled,
+        "fit_seconds": r.fit_seconds,
+        "eval_seconds": r.eval_seconds,
+        "score_seconds": r.score_seconds,
+        "query_seconds": r.query_seconds,
+        "seconds": r.seconds,
+        "stop_reason": r.stop_reason,
+        "kappa": r.kappa,
+        "uncertainty": r.uncertainty,
+        "would_stop": r.would_stop,
+    }
+    queried = list(zip(r.queried_positions.tolist(), r.queried_ids, r.queried_labels.tolist(), strict=True))
+    store.save_cycle(
+        strategy, seed, r.cycle, metrics, r.scores, r.predictions, rng_state, queried, r.stop_predictions
+    )
+
+
+def save_meta(store: ResultStore, config: RunConfig, data: TextDataset, out: Path) -> None:
+    import torch
+    import transformers
+
+    dataset = {
+        "pool_size": len(data.pool_texts),
+        "test_size": len(data.test_texts),
+        "classes": data.classes,
+        "notes": data.notes,
+    }
+    versions = {
+        "alloop": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
+    store.put("config", config.as_dict())
+    store.put("dataset", dataset)
+    store.put("versions", versions)
+    store.put("classes", data.classes)
+    store.put("test_labels", data.test_labels.tolist())
+    store.put("pool_class_counts", np.bincount(data.pool_labels, minlength=data.n_classes).tolist())
+    record = {
+        "config": config.as_dict(),
+        "dataset": dataset,
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": versions,
+    }
+    (out / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    _write_toml(config, out / "config.toml")
+
+
+def config_to_options(config: RunConfig) -> dict[str, Any]:
+    """The config as `alloop run` option names (for config.toml), Nones left out."""
+    values = {k: v for k, v in config.as_dict().items() if k != "model"}
+    values.update(config.as_dict()["model"])
+    values["strategy"] = list(values.pop("strategies"))
+    values["text"] = list(values["text"])
+    values["stop"] = list(values["stop"])
+    values["id"] = values.pop("id_column")
+    return {k.replace("_", "-"): v for k, v in values.items() if v is not None}
+
+
+def _write_toml(config: RunConfig, path: Path) -> None:
+    import tomli_w
+
+    header = "# The effective config of this run: `alloop run --config config.toml` repeats it.\n"
+    path.write_text(header + tomli_w.dumps(config_to_options(config)), encoding="utf-8")

@@ -1,0 +1,258 @@
+"""The results store: one SQLite file per run folder (WAL mode), one transaction per cycle.
+
+Everything a report or a resume needs lives here: the config, each seed's initial set and
+full-pool ceiling, and per cycle the metrics, timings, test predictions, the batch queried and the
+strategy's RNG state after it. A process killed at any moment loses at most the cycle in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alloop.checks import check_sqlite
+from alloop.errors import AlloopError
+from alloop.loop.evaluation import Scores
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS initial (
+    seed INTEGER NOT NULL, rank INTEGER NOT NULL, position INTEGER NOT NULL, label INTEGER NOT NULL,
+    PRIMARY KEY (seed, rank)
+);
+CREATE TABLE IF NOT EXISTS ceilings (
+    seed INTEGER PRIMARY KEY, n_labelled INTEGER, macro_f1 REAL, accuracy REAL, seconds REAL
+);
+CREATE TABLE IF NOT EXISTS cycles (
+    strategy TEXT NOT NULL, seed INTEGER NOT NULL, cycle INTEGER NOT NULL,
+    n_labelled INTEGER NOT NULL, macro_f1 REAL, accuracy REAL, macro_precision REAL, macro_recall REAL,
+    fit_seconds REAL, eval_seconds REAL, score_seconds REAL, query_seconds REAL, seconds REAL,
+    stop_reason TEXT, kappa REAL, uncertainty REAL, would_stop TEXT,
+    rng_state TEXT, per_class TEXT, predictions BLOB, stop_predictions BLOB,
+    PRIMARY KEY (strategy, seed, cycle)
+);
+CREATE TABLE IF NOT EXISTS queried (
+    strategy TEXT NOT NULL, seed INTEGER NOT NULL, cycle INTEGER NOT NULL, rank INTEGER NOT NULL,
+    position INTEGER NOT NULL, item_id TEXT NOT NULL, label INTEGER NOT NULL,
+    PRIMARY KEY (strategy, seed, cycle, rank)
+);
+"""
+METRIC_COLUMNS = [
+    "n_labelled",
+    "macro_f1",
+    "accuracy",
+    "macro_precision",
+    "macro_recall",
+    "fit_seconds",
+    "eval_seconds",
+    "score_seconds",
+    "query_seconds",
+    "seconds",
+    "stop_reason",
+    "kappa",
+    "uncertainty",
+    "would_stop",
+]
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a (strategy, seed) pair stands: the labelled positions in order, their labels, the
+    next cycle to run and the RNG state to run it with; ``done`` once a criterion fired."""
+
+    positions: np.ndarray
+    labels: np.ndarray
+    next_cycle: int
+    rng_state: dict[str, Any]
+    done: bool
+    f1_history: list[float]
+    kappa_history: list[float]
+    stop_predictions: np.ndarray | None
+
+
+class ResultStore:
+    """Typed access to ``results.db``; safe against a crash between any two cycles."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine too
+        self.db.executescript(SCHEMA)
+
+    @classmethod
+    def open_existing(cls, folder: Path) -> ResultStore:
+        path = folder / "results.db"
+        if not path.exists():
+            raise AlloopError(f"no results.db in {folder}; give the folder an `alloop run` wrote")
+        check_sqlite(path, "`alloop run`")
+        return cls(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta ---------------------------------------------------------------------------------
+    def put(self, key: str, value: object) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, default=str))
+            )
+
+    def get(self, key: str, default: object = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    # -- per seed -----------------------------------------------------------------------------
+    def save_initial(self, seed: int, positions: np.ndarray, labels: np.ndarray) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT INTO initial VALUES (?, ?, ?, ?)",
+                [
+                    (seed, r, int(p), int(lab))
+                    for r, (p, lab) in enumerate(zip(positions, labels, strict=True))
+                ],
+            )
+
+    def initial(self, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The seed's initial positions and their labels, in draw order."""
+        rows = self.db.execute(
+            "SELECT position, label FROM initial WHERE seed = ? ORDER BY rank", (seed,)
+        ).fetchall()
+        if not rows:
+            return None
+        return np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.int64)
+
+    def save_ceiling(self, seed: int, n_labelled: int, scores: Scores, seconds: float) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO ceilings VALUES (?, ?, ?, ?, ?)",
+                (seed, n_labelled, scores.macro_f1, scores.accuracy, seconds),
+            )
+
+    def ceilings(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM ceilings ORDER BY seed", self.db)
+
+    def share_ceiling(self, seed: int) -> bool:
+        """Store for ``seed`` the ceiling another seed already has (it took 0 s); False if none has."""
+        with self.db:
+            cursor = self.db.execute(
+                "INSERT INTO ceilings SELECT ?, n_labelled, macro_f1, accuracy, 0.0 FROM ceilings "
+                "ORDER BY seed LIMIT 1",
+                (seed,),
+            )
+        return cursor.rowcount > 0
+
+    def has_ceiling(self, seed: int) -> bool:
+        return self.db.execute("SELECT 1 FROM ceilings WHERE seed = ?", (seed,)).fetchone() is not None
+
+    # -- per cycle ----------------------------------------------------------------------------
+    def save_cycle(
+        self,
+        strategy: str,
+        seed: int,
+        cycle: int,
+        metrics: dict[str, Any],
+        scores: Scores,
+        predictions: np.ndarray,
+        rng_state: dict[str, Any],
+        queried: list[tuple[int, object, int]],
+        stop_predictions: np.ndarray,
+    ) -> None:
+        """One transaction: the cycle's row and its queried batch land together or not at all."""
+        per_class = {
+            "classes": scores.classes,
+            "precision": scores.precision.tolist(),
+            "recall": scores.recall.tolist(),
+            "f1": scores.f1.tolist(),
+            "support": scores.support.tolist(),
+        }
+        row = [metrics[c] for c in METRIC_COLUMNS]
+        row[METRIC_COLUMNS.index("would_stop")] = json.dumps(metrics["would_stop"])
+        with self.db:
+            self.db.execute(
+                f"INSERT INTO cycles VALUES ({', '.join('?' * (len(row) + 7))})",
+                (
+                    strategy,
+                    seed,
+                    cycle,
+                    *row,
+                    json.dumps(rng_state),
+                    json.dumps(per_class),
+                    np.asarray(predictions, dtype=np.int32).tobytes(),
+                    np.asarray(stop_predictions, dtype=np.int32).tobytes(),
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO queried VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (strategy, seed, cycle, r, int(p), str(i), int(lab))
+                    for r, (p, i, lab) in enumerate(queried)
+                ],
+            )
+
+    def resume_point(self, strategy: str, seed: int) -> ResumePoint | None:
+        history = self.db.execute(
+            "SELECT cycle, stop_reason, rng_state, macro_f1, kappa, stop_predictions FROM cycles "
+            "WHERE strategy = ? AND seed = ? ORDER BY cycle",
+            (strategy, seed),
+        ).fetchall()
+        if not history:
+            return None
+        last = history[-1]
+        rows = self.db.execute(
+            "SELECT position, label FROM queried WHERE strategy = ? AND seed = ? ORDER BY cycle, rank",
+            (strategy, seed),
+        ).fetchall()
+        initial = self.initial(seed)
+        if initial is None:
+            raise AlloopError(f"{self.path} has cycles but no initial set for seed {seed}; it is damaged")
+        return ResumePoint(
+            positions=np.concatenate([initial[0], np.array([r[0] for r in rows], dtype=np.int64)]),
+            labels=np.concatenate([initial[1], np.array([r[1] for r in rows], dtype=np.int64)]),
+            next_cycle=int(last[0]) + 1,
+            rng_state=json.loads(last[2]),
+            done=bool(last[1]),
+            f1_history=[float(h[3]) for h in history],
+            kappa_history=[float("nan") if h[4] is None else float(h[4]) for h in history],
+            stop_predictions=np.frombuffer(last[5], dtype=np.int32).astype(np.int64) if last[5] else None,
+        )
+
+    # -- reading back -------------------------------------------------------------------------
+    def cycles(self) -> pd.DataFrame:
+        columns = ", ".join(["strategy", "seed", "cycle", *METRIC_COLUMNS])
+        frame = pd.read_sql_query(f"SELECT {columns} FROM cycles ORDER BY seed, rowid", self.db)
+        frame["stop_reason"] = frame["stop_reason"].fillna("")
+        return frame
+
+    def queried(self) -> pd.DataFrame:
+        return pd.read_sql_query(
+            "SELECT strategy, seed, cycle, item_id, label FROM queried ORDER BY seed, rowid", self.db
+        )
+
+    def per_class(self) -> pd.DataFrame:
+        rows = []
+        for strategy, seed, cycle, blob in self.db.execute(
+            "SELECT strategy, seed, cycle, per_class FROM cycles ORDER BY seed, rowid"
+        ):
+            pc = json.loads(blob)
+            for i, name in enumerate(pc["classes"]):
+                values = [pc[k][i] for k in ("precision", "recall", "f1", "support")]
+                rows.append([strategy, seed, cycle, name, *values])
+        columns = ["strategy", "seed", "cycle", "class", "precision", "recall", "f1", "support"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def final_predictions(self) -> dict[tuple[str, int], np.ndarray]:
+        """Test-set predictions of the last model of each (strategy, seed)."""
+        out: dict[tuple[str, int], np.ndarray] = {}
+        for strategy, seed, blob in self.db.execute(
+            "SELECT strategy, seed, predictions FROM cycles c WHERE cycle = "
+            "(SELECT MAX(cycle) FROM cycles d WHERE d.strategy = c.strategy AND d.seed = c.seed)"
+        ):
+            out[(strategy, int(seed))] = np.frombuffer(blob, dtype=np.int32)
+        return out
