@@ -61,7 +61,7 @@ def bench_embed(n: int, repeats: int, max_length: int, shard: int) -> None:
     from alloop.data import load_dataset
     from alloop.models import ModelConfig
     from alloop.models.encoder import Encoder
-    from alloop.simulate.plan import RunConfig
+    from alloop.simulate.config import RunConfig
     from alloop.simulate.ray import GridWorker, WorkerPool, embed_on_ray
 
     alloop.models.encoder.EMBED_CHUNK = alloop.simulate.ray.EMBED_CHUNK = shard
@@ -136,8 +136,8 @@ def bench_grid(
     import pandas as pd
 
     from alloop.models import ModelConfig
+    from alloop.simulate.config import RunConfig
     from alloop.simulate.experiment import run_experiment
-    from alloop.simulate.plan import RunConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         data = DATA

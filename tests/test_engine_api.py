@@ -20,7 +20,7 @@ from alloop.loop import ActiveLearner
 from alloop.loop.oracle import SimulatedOracle
 from alloop.loop.query import query
 from alloop.models import CLASSIFIER_TYPES, Embedder, JointScorer, ModelConfig
-from alloop.simulate.plan import RunConfig
+from alloop.simulate.config import RunConfig
 from alloop.strategies import Strategy, get_strategy
 
 

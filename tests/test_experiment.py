@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from alloop.models import ModelConfig
+from alloop.simulate.config import RunConfig
 from alloop.simulate.experiment import run_experiment
-from alloop.simulate.plan import RunConfig
 from alloop.simulate.store import ResultStore
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "COLUMNS": "120"}

@@ -11,8 +11,10 @@ from test_cli import alloop
 from alloop.errors import AlloopError
 from alloop.models import HybridClassifier, ModelConfig, classifier_factory
 from alloop.models.base import with_pool
+from alloop.models.config import ModelConfig as _Defaults
 from alloop.models.graph import PoolGraph
-from alloop.models.hybrid import GRAPH_WEIGHT
+
+GRAPH_WEIGHT = _Defaults.graph_weight
 
 # two tight clusters in embedding space ("blue" near x, "red" near y) and one loner far from both
 VECTORS = {
@@ -122,6 +124,12 @@ def test_without_a_pool_the_hybrid_is_its_head_alone():
 
 def test_factory_shares_one_graph_and_the_config_default_is_the_models():
     assert ModelConfig().graph_weight == GRAPH_WEIGHT
+    # the hybrid's own default is the config's, defined once
+    import inspect
+
+    from alloop.models.hybrid import HybridClassifier
+
+    assert inspect.signature(HybridClassifier).parameters["graph_weight"].default == GRAPH_WEIGHT
     make = classifier_factory(ModelConfig(classifier="hybrid", graph_weight=0.3), 4)
     a, b = make(0), make(1)
     assert isinstance(a, HybridClassifier) and a.graph is b.graph and a.graph_weight == 0.3
@@ -131,7 +139,7 @@ def test_factory_shares_one_graph_and_the_config_default_is_the_models():
 
 
 def test_a_run_recorded_before_label_spreading_resumes_without_it():
-    from alloop.simulate.plan import RunConfig
+    from alloop.simulate.config import RunConfig
 
     stored = RunConfig(data="x.parquet").as_dict()
     assert RunConfig.from_dict(stored).model.graph_weight == GRAPH_WEIGHT

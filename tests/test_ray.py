@@ -20,8 +20,9 @@ import pytest
 from alloop.errors import AlloopError
 from alloop.loop import CycleResult
 from alloop.models import ModelConfig
+from alloop.simulate.config import RunConfig
 from alloop.simulate.experiment import run_experiment
-from alloop.simulate.plan import QuietObserver, RunConfig
+from alloop.simulate.plan import QuietObserver
 from alloop.simulate.store import ResultStore
 
 pytest.importorskip("ray")

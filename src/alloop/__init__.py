@@ -38,7 +38,7 @@ _API = {
     "TargetF1": "alloop.loop.stopping",
     "evaluate": "alloop.loop.evaluation",
     # experiments
-    "RunConfig": "alloop.simulate.plan",
+    "RunConfig": "alloop.simulate.config",
     "run_experiment": "alloop.simulate.experiment",
     # errors
     "AlloopError": "alloop.errors",
@@ -81,8 +81,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from alloop.loop.oracle import Oracle, SimulatedOracle
     from alloop.loop.stopping import LabelBudget, MaxCycles, TargetF1
     from alloop.models import CLASSIFIERS, Classifier, Embedder, JointScorer, ModelConfig, classifier_factory
+    from alloop.simulate.config import RunConfig
     from alloop.simulate.experiment import run_experiment
-    from alloop.simulate.plan import RunConfig
     from alloop.strategies import STRATEGIES, Strategy, get_strategy
 
 

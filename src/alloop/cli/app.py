@@ -6,7 +6,7 @@ import sqlite3
 import sys
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -37,11 +37,8 @@ from alloop.errors import AlloopError
 from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.loop.stopping import LABEL_FREE_HELP
 from alloop.models import ModelConfig
-from alloop.simulate.defaults import DEFAULT_CYCLES, DEFAULT_QUERY_SIZE, DEFAULT_SEEDS
-from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, SEED_STRATEGIES
-
-if TYPE_CHECKING:  # the experiment, the report and what they import load only when a command runs
-    pass
+from alloop.simulate.config import RunConfig
+from alloop.strategies import SEED_STRATEGIES
 
 try:  # typer >= 0.22 vendors click; older versions use click itself
     from typer._click.exceptions import ClickException
@@ -92,14 +89,14 @@ def run(
         typer.Option(help="hub:NAME for a Hugging Face dataset, or a .parquet/.csv/.jsonl file or folder."),
     ] = DEFAULT_DATA,
     text: TextOption = None,
-    label: Annotated[str, typer.Option(help="Label column.")] = "category",
+    label: Annotated[str, typer.Option(help="Label column.")] = RunConfig.label,
     id_column: IdOption = None,
     test_size: Annotated[
         float, typer.Option(help="Test share held out when the data has no test split.")
-    ] = 0.2,
+    ] = RunConfig.test_size,
     balanced_test: Annotated[
         bool, typer.Option(help="Cap every test class at the size of the smallest, as the seed does.")
-    ] = False,
+    ] = RunConfig.balanced_test,
     classifier: ClassifierOption = ModelConfig.classifier,
     strategy: Annotated[
         list[str] | None,
@@ -107,16 +104,16 @@ def run(
     ] = None,
     initial: Annotated[
         float, typer.Option(help="Initial labelled set: a fraction of the pool (0.2) or a count (100).")
-    ] = 100,
+    ] = RunConfig.initial,
     initial_strategy: Annotated[
         str,
         typer.Option(
             help=f"One of: {', '.join(INITIAL_STRATEGIES)}. stratified uses the gold labels (as the seed); "
             "random and kmeans (items nearest the k-means centroids of the embeddings) use none."
         ),
-    ] = "stratified",
-    query_size: QuerySizeOption = DEFAULT_QUERY_SIZE,
-    cycles: Annotated[int | None, typer.Option(help="Stop after this many query rounds.")] = DEFAULT_CYCLES,
+    ] = RunConfig.initial_strategy,
+    query_size: QuerySizeOption = RunConfig.query_size,
+    cycles: Annotated[int | None, typer.Option(help="Stop after this many query rounds.")] = RunConfig.cycles,
     budget: Annotated[
         int | None, typer.Option(help="Stop when this many items are labelled, the initial set included.")
     ] = None,
@@ -130,7 +127,7 @@ def run(
     ] = None,
     stop_set_size: Annotated[
         int, typer.Option(help="Size of the fixed unlabelled sample the stop signals are measured on.")
-    ] = 1000,
+    ] = RunConfig.stop_set_size,
     no_near_duplicates: Annotated[
         bool,
         typer.Option(
@@ -138,8 +135,8 @@ def run(
             help="Guard every strategy: no two items in one batch with embedding cosine above the threshold.",
         ),
     ] = False,
-    near_duplicate_threshold: NearDuplicateThresholdOption = NEAR_DUPLICATE_THRESHOLD,
-    seed: SeedOption = 0,
+    near_duplicate_threshold: NearDuplicateThresholdOption = RunConfig.near_duplicate_threshold,
+    seed: SeedOption = RunConfig.seed,
     seeds: Annotated[
         int,
         typer.Option(
@@ -147,34 +144,36 @@ def run(
             "set, shared by the strategies. Three tell a trend from noise; a paired test needs 6 to "
             "reach p < 0.05."
         ),
-    ] = DEFAULT_SEEDS,
+    ] = RunConfig.seeds,
     ceiling: Annotated[
         bool,
         typer.Option(
             help="Train once on the whole pool (per seed only when the fit depends on the seed): the F1 "
             "ceiling the report compares to."
         ),
-    ] = True,
+    ] = RunConfig.ceiling,
     model: ModelOption = None,
     max_length: MaxLengthOption = ModelConfig.max_length,
-    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per cycle (bert).")] = 3,
-    lr: Annotated[float, typer.Option(help="Encoder learning rate (bert).")] = 1e-4,
-    head_lr: Annotated[float, typer.Option(help="Classification head learning rate (bert).")] = 1e-3,
-    batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size (bert).")] = 16,
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs per cycle (bert).")] = ModelConfig.epochs,
+    lr: Annotated[float, typer.Option(help="Encoder learning rate (bert).")] = ModelConfig.lr,
+    head_lr: Annotated[
+        float, typer.Option(help="Classification head learning rate (bert).")
+    ] = ModelConfig.head_lr,
+    batch_size: Annotated[int, typer.Option(help="Fine-tuning batch size (bert).")] = ModelConfig.batch_size,
     warm_start: Annotated[
         bool,
         typer.Option(
             help="bert: keep fine-tuning one model across cycles (the seed's way; cheaper, but early "
             "batches bias it) instead of retraining from the pretrained weights each cycle."
         ),
-    ] = False,
+    ] = ModelConfig.warm_start,
     max_steps: Annotated[
         int | None, typer.Option(help="bert: cap optimiser steps per cycle (for smoke tests).")
     ] = None,
     device: DeviceOption = None,
     precision: PrecisionOption = ModelConfig.precision,
     graph_weight: GraphWeightOption = ModelConfig.graph_weight,
-    cache: CacheOption = True,
+    cache: CacheOption = ModelConfig.cache,
     cache_dir: CacheDirOption = None,
     pool_subsample: PoolSubsampleOption = None,
     threads: Annotated[
@@ -220,7 +219,7 @@ def run(
 ) -> None:
     """Simulate active learning on labelled data and compare query strategies."""
     from alloop.simulate.experiment import run_experiment
-    from alloop.simulate.plan import RunConfig, default_out_dir, load_run_config
+    from alloop.simulate.plan import default_out_dir, load_run_config
 
     if threads is not None:
         if threads < 1:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alloop.data import TextDataset
     from alloop.loop import CycleResult
     from alloop.loop.evaluation import Scores
-    from alloop.simulate.plan import RunConfig
+    from alloop.simulate.config import RunConfig
 
 
 class RichObserver:

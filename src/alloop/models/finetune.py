@@ -18,6 +18,7 @@ from torch import nn
 
 from alloop.errors import NotFittedError
 from alloop.models.base import check_fit_input
+from alloop.models.config import ModelConfig
 from alloop.models.encoder import Encoder, Progress, encode, mean_pool
 from alloop.models.frozen import fit_linear_head
 
@@ -62,10 +63,10 @@ class FineTunedClassifier:
         encoder: Encoder,
         n_classes: int,
         seed: int = 0,
-        epochs: int = 3,
-        lr: float = 1e-4,
-        head_lr: float = 1e-3,
-        batch_size: int = 16,
+        epochs: int = ModelConfig.epochs,
+        lr: float = ModelConfig.lr,
+        head_lr: float = ModelConfig.head_lr,
+        batch_size: int = ModelConfig.batch_size,
         warm_start: bool = False,
         linear_probe: bool = True,
         probe_C: float = 30.0,

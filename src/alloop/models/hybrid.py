@@ -23,6 +23,7 @@ from sklearn.preprocessing import normalize
 
 from alloop.errors import NotFittedError
 from alloop.models.base import check_fit_input, constant_proba, expand_proba
+from alloop.models.config import ModelConfig
 from alloop.models.encoder import Encoder, Progress
 from alloop.models.frozen import FrozenEmbeddings
 from alloop.models.graph import PoolGraph
@@ -36,10 +37,6 @@ HYBRID_C = 100.0
 CLASS_WEIGHT = "balanced"
 """Each class weighs the same in the loss, however few labels it has: the score is macro-F1, and
 product catalogues are skewed (measured: docs/strategies.md, "Class weights")."""
-GRAPH_WEIGHT = 0.5
-"""Share of label spreading over the pool's neighbour graph in the hybrid's probabilities (0: the
-linear head alone). On a validation split of the amazon-in pool 0.3, 0.5 and 0.7 gave margin AULC
-0.746, 0.751 and 0.737 against 0.714 without (bench/graph_design.py)."""
 MIN_DF = 2
 """Keep n-grams found in at least this many pool texts: an n-gram seen once can mark at most one
 labelled item. On amazon-in it cuts the word vocabulary from 61k to 14k, fits 2x faster and scores
@@ -137,7 +134,7 @@ class HybridClassifier(FrozenEmbeddings):
         C: float = HYBRID_C,
         embedding_weight: float = EMBEDDING_WEIGHT,
         features: NgramFeatures | None = None,
-        graph_weight: float = GRAPH_WEIGHT,
+        graph_weight: float = ModelConfig.graph_weight,
         graph: PoolGraph | None = None,
     ):
         self.encoder = encoder

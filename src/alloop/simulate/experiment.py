@@ -11,7 +11,8 @@ from alloop.errors import AlloopError
 from alloop.loop.initial import initial_count
 from alloop.models import classifier_factory
 from alloop.report import render_report
-from alloop.simulate.plan import Observer, QuietObserver, RunConfig, save_meta
+from alloop.simulate.config import RunConfig
+from alloop.simulate.plan import Observer, QuietObserver, save_meta
 from alloop.simulate.serial import run_grid_serially
 from alloop.simulate.store import ResultStore
 

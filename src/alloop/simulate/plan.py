@@ -1,4 +1,4 @@
-"""The plan of a simulated experiment: its config (``RunConfig``) and the steps of the strategy x
+"""The plan of a simulated experiment: the steps of the strategy x
 seed grid that both executors (``serial``, ``ray``) share: set up a seed, train the full-pool
 ceiling, run one (strategy, seed) pair, save a cycle.
 
@@ -9,12 +9,11 @@ cycle, so ``--resume`` continues exactly where a killed run stopped.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import platform
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,122 +21,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from alloop import __version__
-from alloop.data import DEFAULT_DATA, TextDataset
+from alloop.data import TextDataset
 from alloop.errors import AlloopBug, AlloopError
 from alloop.loop import ActiveLearner, CycleResult, draw_initial
 from alloop.loop.engine import History
 from alloop.loop.evaluation import Scores, evaluate
-from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.loop.oracle import SimulatedOracle
-from alloop.loop.query import check_pool_subsample
-from alloop.loop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
-from alloop.models import Classifier, Embedder, ModelConfig
+from alloop.models import Classifier, Embedder
 from alloop.models.base import with_pool
 from alloop.models.encoder import Progress
-from alloop.simulate.defaults import DEFAULT_CYCLES, DEFAULT_QUERY_SIZE, DEFAULT_SEEDS
+from alloop.simulate.config import RunConfig
 from alloop.simulate.store import ResultStore, ResumePoint
-from alloop.strategies import (
-    NEAR_DUPLICATE_THRESHOLD,
-    SEED_STRATEGIES,
-    Strategy,
-    check_threshold,
-    get_strategy,
-)
-from alloop.strategies.selection import check_k
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Every option of ``alloop run``; saved with the results so a run can be resumed or repeated."""
-
-    data: str = DEFAULT_DATA
-    text: tuple[str, ...] = ("title",)
-    label: str = "category"
-    id_column: str | None = None
-    test_size: float = 0.2
-    balanced_test: bool = False
-    strategies: tuple[str, ...] = SEED_STRATEGIES
-    initial: float = 100
-    initial_strategy: str = "stratified"
-    query_size: int = DEFAULT_QUERY_SIZE
-    cycles: int | None = DEFAULT_CYCLES
-    budget: int | None = None
-    target_f1: float | None = None
-    seed: int = 0
-    seeds: int = DEFAULT_SEEDS
-    ceiling: bool = True
-    stop: tuple[str, ...] = ()
-    stop_set_size: int = 1000
-    no_near_duplicates: bool = False
-    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
-    pool_subsample: int | None = None
-    model: ModelConfig = field(default_factory=ModelConfig)
-
-    @property
-    def seed_list(self) -> list[int]:
-        return [self.seed + i for i in range(self.seeds)]
-
-    def validate(self) -> RunConfig:
-        """Fail before any slow work, with the option's name in the message."""
-        check_k(self.query_size)
-        self.model.validate()
-        check_threshold(self.near_duplicate_threshold)
-        for name in self.strategies:
-            if self.strategy(name).needs_embeddings:
-                self.model.require_embeddings(f"--strategy {name}")
-        if not self.strategies:
-            raise AlloopError("no strategy chosen; pass --strategy NAME")
-        if len(set(self.strategies)) != len(self.strategies):
-            raise AlloopError("a strategy is given twice in --strategy")
-        if self.initial_strategy not in INITIAL_STRATEGIES:
-            raise AlloopError(
-                f"unknown --initial-strategy {self.initial_strategy!r}; "
-                f"choose from {', '.join(INITIAL_STRATEGIES)}"
-            )
-        if self.initial_strategy == "kmeans":
-            self.model.require_embeddings("--initial-strategy kmeans")
-        if self.seed < 0:
-            raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
-        if self.model.max_steps is not None and self.model.max_steps < 1:
-            raise AlloopError(f"--max-steps must be at least 1, got {self.model.max_steps}")
-        if self.seeds < 1:
-            raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
-        if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
-            raise AlloopError("no stopping criterion: give --cycles, --budget, --target-f1 or --stop")
-        if self.stop_set_size < 10:
-            raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
-        self.stopping()
-        check_pool_subsample(self.pool_subsample, self.query_size)
-        return self
-
-    def stopping(self) -> list[StoppingCriterion]:
-        criteria: list[StoppingCriterion] = []
-        if self.cycles is not None:
-            criteria.append(MaxCycles(self.cycles))
-        if self.budget is not None:
-            criteria.append(LabelBudget(self.budget))
-        if self.target_f1 is not None:
-            criteria.append(TargetF1(self.target_f1))
-        return criteria + label_free(self.stop)
-
-    def strategy(self, name: str) -> Strategy:
-        """The strategy ``name``, behind the near-duplicate guard when asked for."""
-        threshold = self.near_duplicate_threshold
-        return get_strategy(name, threshold if self.no_near_duplicates else None, threshold=threshold)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
-        values = dict(values)
-        model = dict(values.get("model", {}))
-        model.setdefault("graph_weight", 0.0)  # recorded before label spreading: resume as it began
-        values["model"] = ModelConfig(**model)
-        for key in ("text", "strategies", "stop"):
-            if key in values:
-                values[key] = tuple(values[key])
-        return cls(**values)
 
 
 class Observer(Protocol):

@@ -30,9 +30,9 @@ from alloop.loop.evaluation import Scores
 from alloop.models import classifier_factory
 from alloop.models.base import FrozenFeatures, HasTextEncoder, fit_depends_on_seed
 from alloop.models.encoder import EMBED_CHUNK, Encoder, Progress, encode
+from alloop.simulate.config import RunConfig
 from alloop.simulate.plan import (
     Observer,
-    RunConfig,
     SeedSetup,
     full_pool_ceiling,
     prepare_seed,

@@ -9,9 +9,9 @@ from typing import Any
 from alloop.data import TextDataset
 from alloop.models import Precomputes
 from alloop.models.base import fit_depends_on_seed
+from alloop.simulate.config import RunConfig
 from alloop.simulate.plan import (
     Observer,
-    RunConfig,
     full_pool_ceiling,
     prepare_seed,
     run_pair,
