@@ -11,12 +11,13 @@ from typing import Any
 
 from alloop.checks import check_input_file
 from alloop.errors import AlloopError
+from alloop.loop.initial import LABEL_FREE_STARTS
 from alloop.loop.query import check_pool_subsample
 from alloop.models import ModelConfig
 from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, Strategy, check_threshold, get_strategy
 from alloop.strategies.selection import check_k
 
-COLD_STARTS = ("label-names", "kmeans", "random")
+COLD_STARTS = LABEL_FREE_STARTS
 """The first items before any model; label-names is the default of new projects (older ones
 keep the cold start their stored config names)."""
 DATA_KEYS = ("data", "text", "labels", "gold", "id_column")

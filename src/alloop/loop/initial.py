@@ -9,6 +9,11 @@ import numpy as np
 from alloop.errors import AlloopError
 
 INITIAL_STRATEGIES = ("stratified", "random", "kmeans")
+"""How a simulation draws its initial labelled set (``stratified`` reads the gold labels)."""
+LABEL_FREE_STARTS = ("label-names", "kmeans", "random")
+"""The cold starts that need no label, for labelling with people: the class names embedded
+(``label_name_representatives``), k-means representatives, or random. One vocabulary with
+``INITIAL_STRATEGIES``: the names they share mean the same draw."""
 
 
 def initial_count(initial: float, pool_size: int) -> int:

@@ -87,13 +87,23 @@ def classes_per_batch(queried: pd.DataFrame) -> pd.DataFrame:
     return distinct.groupby(["strategy", "seed"]).mean().rename("classes_per_batch").reset_index()
 
 
-def _paired_p(runs: pd.DataFrame, strategy: str, other: str) -> float:
-    mine = runs[runs["strategy"] == strategy].set_index("seed")["aulc"]
-    theirs = runs[runs["strategy"] == other].set_index("seed")["aulc"]
+def paired_differences(runs: pd.DataFrame, a: str, b: str, column: str = "aulc") -> np.ndarray:
+    """``a`` minus ``b`` on ``column``, seed by seed, over the seeds both ran: the paired design
+    (every strategy of a seed starts from the same initial set). The one pairing rule of the
+    summary and the verdict."""
+    mine = runs[runs["strategy"] == a].set_index("seed")[column]
+    theirs = runs[runs["strategy"] == b].set_index("seed")[column]
     common = mine.index.intersection(theirs.index)
-    if strategy == other or not len(common):
+    return (mine[common] - theirs[common]).to_numpy(dtype=float)
+
+
+def paired_p(runs: pd.DataFrame, a: str, b: str, column: str = "aulc") -> float:
+    """Wilcoxon signed-rank p of ``a`` against ``b`` on ``column`` over the seeds both ran (NaN
+    for a strategy against itself or with fewer than 2 common seeds)."""
+    if a == b:
         return math.nan
-    return paired_wilcoxon(mine[common].to_numpy(), theirs[common].to_numpy())
+    diff = paired_differences(runs, a, b, column)
+    return paired_wilcoxon(diff, np.zeros_like(diff)) if len(diff) else math.nan
 
 
 def stopping_points(cycles: pd.DataFrame) -> pd.DataFrame:
@@ -117,7 +127,6 @@ def summary(
     runs: pd.DataFrame, baseline: str = BASELINE, queried: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Per strategy across seeds, with paired tests of its AULC against ``baseline`` and margin."""
-    base = runs[runs["strategy"] == baseline].set_index("seed")["aulc"]
     diversity = classes_per_batch(queried) if queried is not None and len(queried) else None
     rows = []
     for strategy, group in runs.groupby("strategy", sort=False):
@@ -139,14 +148,8 @@ def summary(
             column = f"labels_to_{round(target * 100)}"
             row[f"{column}_mean"] = mean_sd_ci(group[column])[0]
             row[f"{column}_reached"] = int(group[column].notna().sum())
-        paired = group.set_index("seed")["aulc"]
-        common = paired.index.intersection(base.index)
-        row["p_vs_random"] = (
-            paired_wilcoxon(paired[common].to_numpy(), base[common].to_numpy())
-            if strategy != baseline and len(common)
-            else math.nan
-        )
-        row["p_vs_margin"] = _paired_p(runs, str(strategy), "margin")
+        row["p_vs_random"] = paired_p(runs, str(strategy), baseline)
+        row["p_vs_margin"] = paired_p(runs, str(strategy), "margin")
         if diversity is not None:
             mine = diversity[diversity["strategy"] == strategy]["classes_per_batch"]
             row["classes_per_batch"] = float(mine.mean()) if len(mine) else math.nan

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from alloop.report.stats import BASELINE, TARGETS, paired_wilcoxon
+from alloop.report.stats import BASELINE, TARGETS, paired_differences, paired_wilcoxon
 
 ALPHA = 0.05
 EXTRAPOLATE_AT_MOST = 3
@@ -96,16 +96,9 @@ class Verdict:
         return [self.headline, self.evidence, *self.labels, self.timing]
 
 
-def _paired(runs: pd.DataFrame, a: str, b: str) -> np.ndarray:
-    mine = runs[runs["strategy"] == a].set_index("seed")["aulc"]
-    theirs = runs[runs["strategy"] == b].set_index("seed")["aulc"]
-    common = mine.index.intersection(theirs.index)
-    return (mine[common] - theirs[common]).to_numpy()
-
-
 def _versus(runs: pd.DataFrame, best: str, other: str) -> str:
     """One clause on the runner-up: the gap, the seeds won, and whether that is conclusive."""
-    diff = _paired(runs, best, other)
+    diff = paired_differences(runs, best, other)
     n, wins = len(diff), int((diff > 0).sum())
     p = paired_wilcoxon(diff, np.zeros_like(diff)) if n > 1 else math.nan
     status = "conclusive" if p < ALPHA else "not conclusive"
@@ -118,7 +111,7 @@ def _versus(runs: pd.DataFrame, best: str, other: str) -> str:
 
 
 def _evidence(runs: pd.DataFrame, best: str, other: str) -> str:
-    diff = _paired(runs, best, other)
+    diff = paired_differences(runs, best, other)
     n = len(diff)
     wins = int((diff > 0).sum())
     if n < 2:

@@ -27,8 +27,8 @@ from alloop.loop import ActiveLearner, CycleResult, draw_initial
 from alloop.loop.engine import History
 from alloop.loop.evaluation import Scores, evaluate
 from alloop.loop.oracle import SimulatedOracle
+from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder
-from alloop.models.base import with_pool
 from alloop.models.encoder import Progress
 from alloop.simulate.config import RunConfig
 from alloop.simulate.store import ResultStore, ResumePoint
@@ -129,7 +129,7 @@ def full_pool_ceiling(
 ) -> tuple[Scores, float]:
     """The same classifier trained once on the whole pool: the F1 the report compares to."""
     start = time.perf_counter()
-    model = with_pool(make_classifier(seed), data.pool_texts).fit(data.pool_texts, data.pool_labels)
+    model = train_on_pool(make_classifier(seed), data.pool_texts, data.pool_texts, data.pool_labels)
     scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
     return scores, time.perf_counter() - start
 

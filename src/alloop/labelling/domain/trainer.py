@@ -32,8 +32,9 @@ from alloop.loop.initial import (
     label_name_representatives,
 )
 from alloop.loop.query import Query, check_strategy, query
+from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder, Precomputes, SlowToFit, classifier_factory, has_text_encoder
-from alloop.models.base import HasTextEncoder, with_pool
+from alloop.models.base import HasTextEncoder
 
 log = logging.getLogger("alloop.label")
 CV_FOLDS = 5
@@ -118,8 +119,8 @@ def fit_model(
     if len(data.labels) == 0:
         raise AlloopError("the project has no labels yet; label some items first")
     factory = factory or classifier_factory(config.model, len(config.labels))
-    model = with_pool(factory(config.seed), items.texts)
-    model.fit([items.texts[p] for p in data.positions], data.labels)
+    texts = [items.texts[p] for p in data.positions]
+    model = train_on_pool(factory(config.seed), items.texts, texts, data.labels)
     return model, data
 
 
@@ -274,8 +275,9 @@ class Trainer:
             queue, source = self._cold_start(data, k)
             snapshot = Snapshot(tuple(int(p) for p in queue), source, self.version, len(data.labels))
         else:
-            model = with_pool(self._factory(config.seed), texts)
-            model.fit([texts[p] for p in data.positions], data.labels)
+            model = train_on_pool(
+                self._factory(config.seed), texts, [texts[p] for p in data.positions], data.labels
+            )
             self.phase = "ranking the pool"
             ranked = query(
                 model,
