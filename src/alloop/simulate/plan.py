@@ -31,7 +31,7 @@ from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder
 from alloop.models.encoder import Progress
 from alloop.simulate.config import RunConfig
-from alloop.simulate.store import ResultStore, ResumePoint
+from alloop.simulate.store import CycleRecord, ResultStore, ResumePoint
 
 
 class Observer(Protocol):
@@ -173,22 +173,17 @@ def save_cycle(
     store: ResultStore, strategy: str, seed: int, r: CycleResult, rng_state: dict[str, Any]
 ) -> None:
     """One finished cycle into results.db, in one transaction (only ever called by the driver)."""
-    metrics = {
-        **r.scores.as_dict(),
-        "n_labelled": r.n_labelled,
-        "fit_seconds": r.fit_seconds,
-        "eval_seconds": r.eval_seconds,
-        "score_seconds": r.score_seconds,
-        "query_seconds": r.query_seconds,
-        "seconds": r.seconds,
-        "stop_reason": r.stop_reason,
-        "kappa": r.kappa,
-        "uncertainty": r.uncertainty,
-        "would_stop": r.would_stop,
-    }
     queried = list(zip(r.queried_positions.tolist(), r.queried_ids, r.queried_labels.tolist(), strict=True))
     store.save_cycle(
-        strategy, seed, r.cycle, metrics, r.scores, r.predictions, rng_state, queried, r.stop_predictions
+        strategy,
+        seed,
+        r.cycle,
+        CycleRecord.from_result(r),
+        r.scores,
+        r.predictions,
+        rng_state,
+        queried,
+        r.stop_predictions,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pandas as pd
 
 from alloop.checks import check_sqlite
 from alloop.errors import AlloopError
+from alloop.loop.engine import CycleResult
 from alloop.loop.evaluation import Scores
 
 SCHEMA = """
@@ -29,36 +30,73 @@ CREATE TABLE IF NOT EXISTS initial (
 CREATE TABLE IF NOT EXISTS ceilings (
     seed INTEGER PRIMARY KEY, n_labelled INTEGER, macro_f1 REAL, accuracy REAL, seconds REAL
 );
-CREATE TABLE IF NOT EXISTS cycles (
-    strategy TEXT NOT NULL, seed INTEGER NOT NULL, cycle INTEGER NOT NULL,
-    n_labelled INTEGER NOT NULL, macro_f1 REAL, accuracy REAL, macro_precision REAL, macro_recall REAL,
-    fit_seconds REAL, eval_seconds REAL, score_seconds REAL, query_seconds REAL, seconds REAL,
-    stop_reason TEXT, kappa REAL, uncertainty REAL, would_stop TEXT,
-    rng_state TEXT, per_class TEXT, predictions BLOB, stop_predictions BLOB,
-    PRIMARY KEY (strategy, seed, cycle)
-);
 CREATE TABLE IF NOT EXISTS queried (
     strategy TEXT NOT NULL, seed INTEGER NOT NULL, cycle INTEGER NOT NULL, rank INTEGER NOT NULL,
     position INTEGER NOT NULL, item_id TEXT NOT NULL, label INTEGER NOT NULL,
     PRIMARY KEY (strategy, seed, cycle, rank)
 );
 """
-METRIC_COLUMNS = [
-    "n_labelled",
-    "macro_f1",
-    "accuracy",
-    "macro_precision",
-    "macro_recall",
-    "fit_seconds",
-    "eval_seconds",
-    "score_seconds",
-    "query_seconds",
-    "seconds",
-    "stop_reason",
-    "kappa",
-    "uncertainty",
-    "would_stop",
-]
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    """One cycle's row in results.db: the one shape a cycle has between the engine's
+    ``CycleResult`` and the store. The ``cycles`` table's metric columns are derived from these
+    fields (``cycles_schema``), ``cycles.csv`` reads them back, and a field added here becomes a
+    column, added on open to a results.db written before it (NULL in its old rows)."""
+
+    n_labelled: int
+    macro_f1: float
+    accuracy: float
+    macro_precision: float
+    macro_recall: float
+    fit_seconds: float
+    eval_seconds: float
+    score_seconds: float
+    query_seconds: float
+    seconds: float
+    stop_reason: str | None
+    kappa: float
+    uncertainty: float
+    would_stop: str
+    """JSON list of the label-free criteria that would have stopped here"""
+
+    @classmethod
+    def from_result(cls, r: CycleResult) -> CycleRecord:
+        return cls(
+            n_labelled=r.n_labelled,
+            macro_f1=r.scores.macro_f1,
+            accuracy=r.scores.accuracy,
+            macro_precision=r.scores.macro_precision,
+            macro_recall=r.scores.macro_recall,
+            fit_seconds=r.fit_seconds,
+            eval_seconds=r.eval_seconds,
+            score_seconds=r.score_seconds,
+            query_seconds=r.query_seconds,
+            seconds=r.seconds,
+            stop_reason=r.stop_reason,
+            kappa=r.kappa,
+            uncertainty=r.uncertainty,
+            would_stop=json.dumps(r.would_stop),
+        )
+
+    def values(self) -> list[Any]:
+        return [getattr(self, name) for name in METRIC_COLUMNS]
+
+
+SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "str | None": "TEXT"}
+METRIC_COLUMNS = [f.name for f in fields(CycleRecord)]
+"""The metric columns of ``cycles``, in order: ``CycleRecord``'s fields."""
+
+
+def cycles_schema() -> str:
+    """``CREATE TABLE cycles``: keys, the record's columns, then what a resume and the report need."""
+    metrics = ", ".join(f"{f.name} {SQL_TYPES[str(f.type)]}" for f in fields(CycleRecord))
+    return (
+        "CREATE TABLE IF NOT EXISTS cycles (strategy TEXT NOT NULL, seed INTEGER NOT NULL, "
+        f"cycle INTEGER NOT NULL, {metrics}, rng_state TEXT, per_class TEXT, predictions BLOB, "
+        "stop_predictions BLOB, PRIMARY KEY (strategy, seed, cycle))"
+    )
 
 
 @dataclass(frozen=True)
@@ -85,6 +123,17 @@ class ResultStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine too
         self.db.executescript(SCHEMA)
+        self.db.execute(cycles_schema())
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A results.db from before a ``CycleRecord`` field existed gets that column (NULL in its
+        old rows), so it still resumes and reports."""
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(cycles)")}
+        with self.db:
+            for f in fields(CycleRecord):
+                if f.name not in present:
+                    self.db.execute(f"ALTER TABLE cycles ADD COLUMN {f.name} {SQL_TYPES[str(f.type)]}")
 
     @classmethod
     def open_existing(cls, folder: Path) -> ResultStore:
@@ -157,7 +206,7 @@ class ResultStore:
         strategy: str,
         seed: int,
         cycle: int,
-        metrics: dict[str, Any],
+        record: CycleRecord,
         scores: Scores,
         predictions: np.ndarray,
         rng_state: dict[str, Any],
@@ -172,16 +221,16 @@ class ResultStore:
             "f1": scores.f1.tolist(),
             "support": scores.support.tolist(),
         }
-        row = [metrics[c] for c in METRIC_COLUMNS]
-        row[METRIC_COLUMNS.index("would_stop")] = json.dumps(metrics["would_stop"])
+        names = ["strategy", "seed", "cycle", *METRIC_COLUMNS, "rng_state", "per_class"]
+        names += ["predictions", "stop_predictions"]
         with self.db:
             self.db.execute(
-                f"INSERT INTO cycles VALUES ({', '.join('?' * (len(row) + 7))})",
+                f"INSERT INTO cycles ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
                 (
                     strategy,
                     seed,
                     cycle,
-                    *row,
+                    *record.values(),
                     json.dumps(rng_state),
                     json.dumps(per_class),
                     np.asarray(predictions, dtype=np.int32).tobytes(),
