@@ -12,10 +12,9 @@ from typing import Any
 from alloop.checks import check_input_file
 from alloop.errors import AlloopError
 from alloop.loop.initial import LABEL_FREE_STARTS
-from alloop.loop.query import check_pool_subsample
+from alloop.loop.query import check_query_options
 from alloop.models import ModelConfig
-from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, Strategy, check_threshold, get_strategy
-from alloop.strategies.selection import check_k
+from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, Strategy, get_strategy
 
 COLD_STARTS = LABEL_FREE_STARTS
 """The first items before any model; label-names is the default of new projects (older ones
@@ -64,16 +63,16 @@ class LabelConfig:
         if not self.text:
             raise AlloopError("no text column given; pass --text COLUMN (repeatable)")
         check_labels(self.labels)
-        self.model.validate()
-        check_threshold(self.near_duplicate_threshold)
-        if self.get_strategy().needs_embeddings:
-            self.model.require_embeddings(f"--strategy {self.strategy}")
+        check_query_options(
+            [self.get_strategy()],
+            self.model,
+            self.query_size,
+            self.pool_subsample,
+            self.near_duplicate_threshold,
+            self.seed,
+        )
         if self.cold_start not in COLD_STARTS:
             raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {', '.join(COLD_STARTS)}")
-        if self.seed < 0:
-            raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
-        check_k(self.query_size)
-        check_pool_subsample(self.pool_subsample, self.query_size)
         if not 0.0 <= self.overlap <= 1.0:
             raise AlloopError(f"--overlap is a share between 0 and 1, got {self.overlap}")
         if self.overlap_raters < 2:

@@ -16,7 +16,9 @@ import numpy as np
 from alloop.errors import AlloopBug, AlloopError
 from alloop.loop.scoring import predict_in_chunks
 from alloop.models.base import Classifier, Embedder, JointScorer
-from alloop.strategies import Strategy
+from alloop.models.config import ModelConfig
+from alloop.strategies import Strategy, check_threshold
+from alloop.strategies.selection import check_k
 
 
 def _empty() -> np.ndarray:
@@ -49,6 +51,28 @@ def check_pool_subsample(pool_subsample: int | None, query_size: int) -> None:
         raise AlloopError(
             f"--pool-subsample ({pool_subsample}) must be at least the query size ({query_size})"
         )
+
+
+def check_query_options(
+    strategies: Sequence[Strategy],
+    model: ModelConfig,
+    query_size: int,
+    pool_subsample: int | None,
+    near_duplicate_threshold: float,
+    seed: int,
+) -> None:
+    """The rules both front ends' configs share, checked in one place before any work: a whole
+    batch size, a subsample that holds a batch, a valid near-duplicate threshold, a non-negative
+    seed, and embeddings for every strategy that needs them."""
+    check_k(query_size)
+    model.validate()
+    check_threshold(near_duplicate_threshold)
+    for strategy in strategies:
+        if strategy.needs_embeddings:
+            model.require_embeddings(f"--strategy {strategy.name}")
+    if seed < 0:
+        raise AlloopError(f"--seed must be 0 or more, got {seed}")
+    check_pool_subsample(pool_subsample, query_size)
 
 
 def score(
@@ -104,6 +128,8 @@ def query(
     t0 = time.perf_counter()
     proba, embeddings, labelled_embeddings = score(classifier, strategy, pool_texts, candidates, labelled)
     t1 = time.perf_counter()
+    if proba is not None and proba.size and not np.isfinite(proba).all():
+        raise AlloopBug(f"{type(classifier).__name__} returned NaN or infinite probabilities")
     rows = np.asarray(strategy(proba, k, rng, embeddings, labelled_embeddings), dtype=np.int64)
     if len(np.unique(rows)) != len(rows) or (len(rows) and (rows.min() < 0 or rows.max() >= len(candidates))):
         raise AlloopBug(f"strategy {strategy.name} returned repeated or out-of-range rows")

@@ -12,17 +12,15 @@ from typing import Any
 from alloop.data.sources import DEFAULT_DATA
 from alloop.errors import AlloopError
 from alloop.loop.initial import INITIAL_STRATEGIES
-from alloop.loop.query import check_pool_subsample
+from alloop.loop.query import check_query_options
 from alloop.loop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
 from alloop.models import ModelConfig
 from alloop.strategies import (
     NEAR_DUPLICATE_THRESHOLD,
     SEED_STRATEGIES,
     Strategy,
-    check_threshold,
     get_strategy,
 )
-from alloop.strategies.selection import check_k
 
 DEFAULT_QUERY_SIZE = 50
 DEFAULT_CYCLES = 20
@@ -64,12 +62,10 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Fail before any slow work, with the option's name in the message."""
-        check_k(self.query_size)
-        self.model.validate()
-        check_threshold(self.near_duplicate_threshold)
-        for name in self.strategies:
-            if self.strategy(name).needs_embeddings:
-                self.model.require_embeddings(f"--strategy {name}")
+        chosen = [self.strategy(name) for name in self.strategies]
+        check_query_options(
+            chosen, self.model, self.query_size, self.pool_subsample, self.near_duplicate_threshold, self.seed
+        )
         if not self.strategies:
             raise AlloopError("no strategy chosen; pass --strategy NAME")
         if len(set(self.strategies)) != len(self.strategies):
@@ -81,8 +77,6 @@ class RunConfig:
             )
         if self.initial_strategy == "kmeans":
             self.model.require_embeddings("--initial-strategy kmeans")
-        if self.seed < 0:
-            raise AlloopError(f"--seed must be 0 or more, got {self.seed}")
         if self.model.max_steps is not None and self.model.max_steps < 1:
             raise AlloopError(f"--max-steps must be at least 1, got {self.model.max_steps}")
         if self.seeds < 1:
@@ -92,7 +86,6 @@ class RunConfig:
         if self.stop_set_size < 10:
             raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
         self.stopping()
-        check_pool_subsample(self.pool_subsample, self.query_size)
         return self
 
     def stopping(self) -> list[StoppingCriterion]:
