@@ -7,8 +7,9 @@ comparing classifier names.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -88,6 +89,34 @@ class SlowToFit(Protocol):
     skips its 5-fold cross-validated estimate, which would cost five more fits every round."""
 
     slow_to_fit: Literal[True]
+
+
+@runtime_checkable
+class Saveable(Protocol):
+    """Can be saved without what it shares with other classifiers of a run (the transformer,
+    tfidf's LSA embedder, the hybrid's per-text n-gram rows): ``detached`` is a copy holding only
+    what training made, ``reattached`` takes the shared parts from a freshly built classifier."""
+
+    def detached(self) -> Classifier: ...
+
+    def reattached(self, fresh: Classifier) -> Classifier: ...
+
+
+class SharesResources:
+    """``Saveable`` for a classifier that names its shared attributes in ``shared``."""
+
+    shared: ClassVar[tuple[str, ...]] = ()
+
+    def detached(self) -> Classifier:
+        clone = copy.copy(self)
+        for name in self.shared:
+            setattr(clone, name, None)
+        return clone  # type: ignore[return-value]
+
+    def reattached(self, fresh: Classifier) -> Classifier:
+        for name in self.shared:
+            setattr(self, name, getattr(fresh, name))
+        return self  # type: ignore[return-value]
 
 
 def check_fit_input(texts: Sequence[str], labels: np.ndarray, n_classes: int) -> np.ndarray:

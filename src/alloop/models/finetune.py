@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from alloop.errors import NotFittedError
-from alloop.models.base import check_fit_input
+from alloop.models.base import SharesResources, check_fit_input
 from alloop.models.config import ModelConfig
 from alloop.models.encoder import Encoder, Progress, encode, mean_pool
 from alloop.models.frozen import fit_linear_head
@@ -43,13 +43,15 @@ class MeanPoolClassifier(nn.Module):
         return mean_pool(hidden, attention_mask)
 
 
-class FineTunedClassifier:
+class FineTunedClassifier(SharesResources):
     """Fine-tunes the encoder each cycle; from the pretrained weights unless ``warm_start``.
 
     Retraining from scratch costs the same each cycle and cannot drift; warm start (the seed's way)
     continues from the previous cycle's weights, which is cheaper per label learned but lets early,
     biased batches shape the model for good. Both are seeded.
     """
+
+    shared = ("encoder", "progress")
 
     slow_to_fit: Literal[True] = True
 

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from alloop.errors import NotFittedError
-from alloop.models.base import check_fit_input, constant_proba, expand_proba
+from alloop.models.base import SharesResources, check_fit_input, constant_proba, expand_proba
 from alloop.models.encoder import Encoder, Progress
 
 
@@ -29,9 +29,11 @@ def fit_linear_head(
     return LogisticRegression(C=C, solver="newton-cg", max_iter=2000, random_state=seed).fit(features, labels)
 
 
-class FrozenEmbeddings:
+class FrozenEmbeddings(SharesResources):
     """What every classifier on a frozen, shared encoder gives: its cached embeddings (for the
     diversity strategies and the k-means cold start) and one up-front pass to fill the cache."""
+
+    shared = ("encoder", "progress")
 
     encoder: Encoder
     progress: Progress | None = None

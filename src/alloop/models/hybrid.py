@@ -12,6 +12,7 @@ cycle stays well under a second on thousands of titles.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,6 +55,13 @@ class NgramFeatures:
     Character n-grams are off by default: on amazon-in they added 0.004-0.011 macro-F1 at 5-10x
     the fit time (bench/hybrid_design.py), which breaks the one-second cycle.
     """
+
+    def without_rows(self) -> NgramFeatures:
+        """A copy keeping the fitted vocabulary, not the rows cached per text (what a saved model
+        needs: the rows are rebuilt on use)."""
+        clone = copy.copy(self)
+        clone._row, clone._blocks, clone._matrix = {}, [], None
+        return clone
 
     def __init__(self, char_ngrams: bool = False, max_features: int = 300_000):
         self.char_ngrams = char_ngrams
@@ -125,6 +133,13 @@ class HybridClassifier(FrozenEmbeddings):
     """
 
     seed_dependent_fit = False  # a convex head solved exactly: the seed does not change the fit
+
+    def detached(self) -> HybridClassifier:
+        """Without the encoder, and with the n-gram vocabulary but not its per-text rows."""
+        clone: HybridClassifier = super().detached()  # type: ignore[assignment]
+        if clone.features is not None:
+            clone.features = clone.features.without_rows()
+        return clone
 
     def __init__(
         self,

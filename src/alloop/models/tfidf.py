@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from alloop.errors import AlloopError, NotFittedError
-from alloop.models.base import check_fit_input, constant_proba, expand_proba
+from alloop.models.base import SharesResources, check_fit_input, constant_proba, expand_proba
 
 
 def _no_words(exc: ValueError) -> Exception:
@@ -51,11 +51,13 @@ class SvdEmbedder:
         return self._vectors
 
 
-class TfidfClassifier:
+class TfidfClassifier(SharesResources):
     """Word 1-2-gram TF-IDF (sublinear tf) and a multinomial logistic regression.
 
     The vectoriser is refit on the labelled texts each cycle, as a user with only those texts would.
     """
+
+    shared = ("embedder",)
 
     seed_dependent_fit = False  # a convex head solved exactly: the seed does not change the fit
 

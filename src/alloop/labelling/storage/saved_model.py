@@ -13,7 +13,6 @@ transformer weights it did not change.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -30,14 +29,12 @@ from alloop.labelling.config import LabelConfig
 from alloop.labelling.domain.trainer import TrainingSet, fit_model, training_set
 from alloop.labelling.storage.store import Items, LabelStore, now_iso
 from alloop.models import Classifier, classifier_factory
+from alloop.models.base import Saveable
 
 MODEL_DIR = "model"
 MODEL_FILE = "model.joblib"
 INFO_FILE = "model.json"
 FORMAT = 1
-SHARED = ("encoder", "embedder")
-"""Attributes that hold a shared, untrained resource (the transformer, tfidf's LSA embedder):
-left out of the saved file and taken from a freshly built classifier on load."""
 RUNTIME_KEYS = ("device", "cache", "cache_dir")
 """Model settings that change where and how fast it runs, not what it learns."""
 
@@ -183,24 +180,12 @@ def _atomic(path: Path, write: Callable[[Any], object]) -> None:
 
 
 def _detach(model: Classifier) -> Classifier:
-    """A shallow copy without the shared resources and the per-text caches: what training made."""
-    clone = copy.copy(model)
-    for name in (*SHARED, "progress"):
-        if hasattr(clone, name):
-            setattr(clone, name, None)
-    features = getattr(clone, "features", None)
-    if features is not None and hasattr(features, "_row"):  # hybrid: keep the vocabulary, not the rows
-        features = copy.copy(features)
-        features._row, features._blocks, features._matrix = {}, [], None
-        clone.features = features  # type: ignore[attr-defined]
-    return clone
+    """What training made, without the shared resources (the classifier says which)."""
+    return model.detached() if isinstance(model, Saveable) else model
 
 
 def _attach(model: Classifier, fresh: Classifier) -> Classifier:
-    for name in SHARED:
-        if hasattr(model, name):
-            setattr(model, name, getattr(fresh, name))
-    return model
+    return model.reattached(fresh) if isinstance(model, Saveable) else model
 
 
 def _sha(value: object) -> str:
