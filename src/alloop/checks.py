@@ -11,7 +11,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from alloop.errors import AlloopError
+from alloop.errors import AlloopError, NotFoundError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -67,7 +67,7 @@ def check_output_file(path: Path, option: str = "--out") -> None:
 def check_input_file(path: Path, option: str) -> None:
     """A file the command will read."""
     if not path.exists():
-        raise AlloopError(f"{option} {path} not found")
+        raise NotFoundError(f"{option} {path} not found")
     if path.is_dir():
         raise AlloopError(f"{option} {path} is a folder; give a file")
     if not os.access(path, os.R_OK):

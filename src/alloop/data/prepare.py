@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from alloop.data.sources import POOL_SPLITS, TEST_SPLITS, read_splits
-from alloop.errors import AlloopError
+from alloop.errors import AlloopError, NotFoundError
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def check_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> No
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns))
-        raise AlloopError(f"column {missing[0]!r} not found in {where}; available columns: {have}")
+        raise NotFoundError(f"column {missing[0]!r} not found in {where}; available columns: {have}")
 
 
 def stratified_split(labels: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

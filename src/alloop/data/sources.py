@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from alloop.data.hub import hub_offline, hub_reachable
-from alloop.errors import AlloopError
+from alloop.errors import AlloopError, NotFoundError
 
 HUB_PREFIX = "hub:"
 DEFAULT_DATA = "hub:iarbel/amazon-product-data-filter"
@@ -42,7 +42,7 @@ def read_splits(source: str, probe_timeout: float = 3.0) -> dict[str, pd.DataFra
         raise AlloopError(f"--data is empty; {LOCAL_HINT}")
     path = Path(source).expanduser()
     if not path.exists():
-        raise AlloopError(f"data not found: {source}; {LOCAL_HINT}, or hub:NAME for a hub dataset")
+        raise NotFoundError(f"data not found: {source}; {LOCAL_HINT}, or hub:NAME for a hub dataset")
     if path.is_dir():
         return _read_folder(path)
     return {"all": _read_file(path)}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alloop.checks import check_input_file
-from alloop.errors import AlloopError
+from alloop.errors import AlloopError, NotFoundError
 from alloop.loop.initial import LABEL_FREE_STARTS
 from alloop.loop.query import check_query_options
 from alloop.models import ModelConfig
@@ -141,7 +141,7 @@ def parse_labels(labels: str | None, labels_file: Path | None) -> tuple[str, ...
         try:
             lines = labels_file.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
-            raise AlloopError(f"labels file not found: {labels_file}") from None
+            raise NotFoundError(f"labels file not found: {labels_file}") from None
         except UnicodeDecodeError:
             raise AlloopError(f"labels file {labels_file} is not UTF-8 text") from None
         parsed = tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))

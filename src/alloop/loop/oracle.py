@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from alloop.errors import AlloopError
+from alloop.errors import AlloopError, NotFoundError
 
 
 @runtime_checkable
@@ -32,6 +32,6 @@ class SimulatedOracle:
         try:
             labels = np.array([self._gold[i] for i in item_ids], dtype=np.int64)
         except KeyError as exc:
-            raise AlloopError(f"the oracle has no item with id {exc.args[0]!r}") from None
+            raise NotFoundError(f"the oracle has no item with id {exc.args[0]!r}") from None
         self.n_revealed += len(labels)
         return labels

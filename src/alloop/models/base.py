@@ -13,7 +13,7 @@ from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from alloop.errors import AlloopError
+from alloop.errors import AlloopError, EmptyPoolError
 
 
 @runtime_checkable
@@ -125,7 +125,7 @@ def check_fit_input(texts: Sequence[str], labels: np.ndarray, n_classes: int) ->
     if len(texts) != len(labels):
         raise AlloopError(f"{len(texts)} texts but {len(labels)} labels; they must align")
     if len(labels) == 0:
-        raise AlloopError("cannot train on an empty labelled set; raise --initial")
+        raise EmptyPoolError("cannot train on an empty labelled set; raise --initial")
     if labels.min() < 0 or labels.max() >= n_classes:
         raise AlloopError(f"label codes must lie in 0..{n_classes - 1}")
     return labels.astype(np.int64)

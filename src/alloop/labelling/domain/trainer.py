@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from alloop.errors import AlloopError
+from alloop.errors import EmptyPoolError
 from alloop.labelling.config import LabelConfig
 from alloop.labelling.domain.final import final_labels
 from alloop.labelling.domain.queue import Estimate, Snapshot, permutation, queue_length
@@ -117,7 +117,7 @@ def fit_model(
     ``data``: the training set when the caller has read it already."""
     data = data if data is not None else training_set(store, len(items), config.labels)
     if len(data.labels) == 0:
-        raise AlloopError("the project has no labels yet; label some items first")
+        raise EmptyPoolError("the project has no labels yet; label some items first")
     factory = factory or classifier_factory(config.model, len(config.labels))
     texts = [items.texts[p] for p in data.positions]
     model = train_on_pool(factory(config.seed), items.texts, texts, data.labels)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from alloop.checks import check_input_file
 from alloop.data.sources import read_splits
-from alloop.errors import AlloopError
+from alloop.errors import AlloopError, NotFoundError
 from alloop.labelling.interop import label_studio
 from alloop.labelling.storage.store import LabelStore, check_annotator_name, hash_token, now_iso
 
@@ -82,7 +82,7 @@ def read_rows(path: Path, id_column: str, label_column: str) -> tuple[list[Row],
     for option, column in (("--id", id_column), ("--label", label_column)):
         if column not in frame.columns:
             have = ", ".join(map(str, frame.columns[:12]))
-            raise AlloopError(f"{option} column {column!r} not found in {path}; it has: {have}")
+            raise NotFoundError(f"{option} column {column!r} not found in {path}; it has: {have}")
     if frame.empty:
         raise AlloopError(f"{path} has no rows to import (only a header?)")
     unit = TABLE_SUFFIXES[suffix]

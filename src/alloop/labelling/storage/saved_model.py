@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from alloop.errors import AlloopError
+from alloop.errors import EmptyPoolError
 from alloop.labelling.config import LabelConfig
 from alloop.labelling.domain.trainer import TrainingSet, fit_model, training_set
 from alloop.labelling.storage.store import Items, LabelStore, now_iso
@@ -81,7 +81,7 @@ def project_model(
     holds, else a new fit, saved before it is returned."""
     data = training_set(store, len(items), config.labels)
     if len(data.labels) == 0:
-        raise AlloopError("the project has no labels yet; label some items first")
+        raise EmptyPoolError("the project has no labels yet; label some items first")
     factory = factory or classifier_factory(config.model, len(config.labels))
     wanted = fingerprint(config, data)
     payload, problem = _read(project)
