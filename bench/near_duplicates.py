@@ -99,7 +99,8 @@ def main() -> None:
         f"label {args.target:,} items; medians over {args.seeds} random orders"
     )
     print(
-        "threshold  offered/item  same product | answers, labels saved: product  category  all  (accuracy of all)"
+        "threshold  offered/item  same product | answers, labels saved: product  category  all  "
+        "(accuracy of all)"
     )
     for t in args.thresholds:
         row = {}
