@@ -93,6 +93,7 @@ def build_copy(tmp_path: Path, defect: str | None = None) -> subprocess.Complete
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
     shutil.copytree(ROOT / "docs_hooks", tmp_path / "docs_hooks")
     (tmp_path / "src").symlink_to(ROOT / "src")
+    (tmp_path / "bench").symlink_to(ROOT / "bench")  # docs/benchmarks.md includes bench/README.md
     if defect is not None:
         page = tmp_path / "docs" / "speed.md"
         page.write_text(page.read_text(encoding="utf-8") + f"\n\n{defect}\n", encoding="utf-8")

@@ -1,5 +1,5 @@
 """The engine's surface: declared abilities refuse what cannot work, a broken invariant is a bug
-(not a user error), one option vocabulary for both commands, and the Python API of the README."""
+(not a user error), one option vocabulary for both commands, and the example of docs/python-api.md."""
 
 from __future__ import annotations
 
