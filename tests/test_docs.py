@@ -122,7 +122,7 @@ def test_the_site_builds_cleanly_from_a_copy(tmp_path: Path):
     from their defect and not from the copying."""
     build = build_copy(tmp_path)
     assert build.returncode == 0, build.stderr[-2000:]
-    assert "alloop run" in (tmp_path / "out" / "cli" / "index.html").read_text(encoding="utf-8")
+    assert "alloop run" in (tmp_path / "out" / "cli.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
