@@ -207,6 +207,8 @@ def save_meta(store: ResultStore, config: RunConfig, data: TextDataset, out: Pat
     store.put("dataset", dataset)
     store.put("versions", versions)
     store.put("classes", data.classes)
+    if data.taxonomy is not None:
+        store.put("taxonomy", [list(p) for p in data.taxonomy.leaves])
     store.put("test_labels", data.test_labels.tolist())
     store.put("pool_class_counts", np.bincount(data.pool_labels, minlength=data.n_classes).tolist())
     record = {
@@ -226,6 +228,7 @@ def config_to_options(config: RunConfig) -> dict[str, Any]:
     values["strategy"] = list(values.pop("strategies"))
     values["text"] = list(values["text"])
     values["stop"] = list(values["stop"])
+    values["label"] = list(values["label"])
     values["id"] = values.pop("id_column")
     return {k.replace("_", "-"): v for k, v in values.items() if v is not None}
 
