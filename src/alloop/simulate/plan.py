@@ -130,7 +130,8 @@ def full_pool_ceiling(
     """The same classifier trained once on the whole pool: the F1 the report compares to."""
     start = time.perf_counter()
     model = train_on_pool(make_classifier(seed), data.pool_texts, data.pool_texts, data.pool_labels)
-    scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
+    proba = model.predict_proba(data.test_texts)
+    scores = evaluate(data.test_labels, proba.argmax(1), data.classes, proba, data.taxonomy)
     return scores, time.perf_counter() - start
 
 
@@ -159,6 +160,7 @@ def run_pair(
         seed=seed,
         stop_set=setup.stop_set,
         pool_subsample=config.pool_subsample,
+        taxonomy=data.taxonomy,
     )
     if point is None:
         results = learner.run(setup.initial)
