@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,6 +24,39 @@ def greedy_distinct(ranked: np.ndarray, unit: np.ndarray, k: int, threshold: flo
         if len(kept) == k:
             break
     return kept
+
+
+GROUP_LIMIT = 50
+"""At most this many near-duplicates offered with one item: a page can show them all."""
+
+
+def near_duplicate_groups(
+    anchors: np.ndarray,
+    embed: Callable[[np.ndarray], np.ndarray],
+    candidates: np.ndarray,
+    threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    limit: int = GROUP_LIMIT,
+    chunk: int = 50_000,
+) -> list[np.ndarray]:
+    """For each row of ``anchors`` (embeddings of items about to be labelled), the ``candidates``
+    (pool positions; ``embed`` gives their vectors) whose cosine to it exceeds ``threshold``, most
+    similar first, at most ``limit``: the listings one label may cover (the same product in
+    another size, colour or seller's words). The candidates are embedded in chunks, so memory
+    stays flat on a million items."""
+    anchors = normalise(np.asarray(anchors, dtype=np.float32))
+    candidates = np.asarray(candidates, dtype=np.int64)
+    found: list[list[tuple[float, int]]] = [[] for _ in range(len(anchors))]
+    for start in range(0, len(candidates), chunk):
+        rows = candidates[start : start + chunk]
+        sims = normalise(np.asarray(embed(rows), dtype=np.float32)) @ anchors.T
+        for a in range(len(anchors)):
+            hit = np.flatnonzero(sims[:, a] > threshold)
+            found[a].extend(zip(sims[hit, a].tolist(), rows[hit].tolist(), strict=True))
+    groups = []
+    for pairs in found:
+        pairs.sort(key=lambda sp: (-sp[0], sp[1]))
+        groups.append(np.array([pos for _, pos in pairs[:limit]], dtype=np.int64))
+    return groups
 
 
 def without_near_duplicates(strategy, threshold: float = NEAR_DUPLICATE_THRESHOLD):  # type: ignore[no-untyped-def]

@@ -25,7 +25,16 @@ from alloop.labelling.api.review import router as review_router
 from alloop.labelling.api.search import search_router
 from alloop.labelling.domain.service import Answer, LabelService
 
-STATIC = ("index.html", "app.js", "app.css", "review.js", "search.js", "suggest.js", "chart.js")
+STATIC = (
+    "index.html",
+    "app.js",
+    "app.css",
+    "review.js",
+    "search.js",
+    "suggest.js",
+    "chart.js",
+    "similar.js",
+)
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -45,6 +54,10 @@ class LabelIn(BaseModel):
     unsure: StrictBool = False
     source: Literal["queue", "search"] = "queue"
     """how the item was found: handed out by GET /api/next, or by GET /api/search"""
+    also: Annotated[
+        list[StrictStr | StrictInt],
+        Field(max_length=50, description="ids from the item's `similar` list to give the same label"),
+    ] = []
 
 
 class BodyLimit:
@@ -135,7 +148,14 @@ def create_app(service: LabelService) -> FastAPI:
     @app.post("/api/labels")
     def post_label(body: LabelIn, who: Who) -> dict[str, Any]:
         """Answers 200 only once the label is committed to label.db."""
-        answer = Answer(str(body.item_id), body.label, body.skip, body.unsure, source=body.source)
+        answer = Answer(
+            str(body.item_id),
+            body.label,
+            body.skip,
+            body.unsure,
+            source=body.source,
+            also=tuple(str(i) for i in body.also),
+        )
         return service.submit(who, answer)
 
     @app.post("/api/undo")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,6 +43,9 @@ class Snapshot:
     seconds: float = 0.0
     suggestions: Suggestions | None = None
     """this model's predicted label per unlabelled item (None: no model, or ``--suggest off``)"""
+    similar: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """near-duplicates of each queued item among the unlabelled ones, most similar first: the page
+    offers to give them the same label (empty without a model that embeds)"""
 
 
 def queue_length(query_size: int) -> int:

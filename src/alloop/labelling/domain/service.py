@@ -46,6 +46,8 @@ class Answer:
     unsure: bool = False
     source: str = "queue"
     """how the annotator found the item: handed out (``queue``) or by the page's search box"""
+    also: tuple[str, ...] = ()
+    """near-duplicates offered with the item that the annotator ticked: they get the same label"""
 
 
 class LabelService:
@@ -69,6 +71,8 @@ class LabelService:
         """the --show columns' values by position"""
         self._agreement: tuple[int, dict[int, str], dict[str, Any]] | None = None
         self._lock = threading.Lock()
+        self._offered: dict[tuple[int, int], frozenset[int]] = {}
+        """(annotator, item) -> the near-duplicates offered with it: the only ones a label may cover"""
         progress = stored_progress(store)  # until the first round: the last model's version, not 0
         self._snapshot = Snapshot(
             tuple(int(p) for p in self.fallback[: queue_length(config.query_size)]),
@@ -120,7 +124,8 @@ class LabelService:
             since = time.time() - LEASE_SECONDS
             held = self.store.assignment_of(annotator.id, since)
             if held is not None and self.store.label_of(held, annotator.id) is None:
-                return self._item(held, "held", None, self._handed_suggestion(held, annotator))
+                item = self._item(held, "held", None, self._handed_suggestion(held, annotator))
+                return self._with_similar(item, held, annotator, since)
             tally = self.tally
             mine = tally.answered_by(annotator.id)
             taken = {p for p, a in self.store.active_assignments(since).items() if a != annotator.id}
@@ -142,7 +147,9 @@ class LabelService:
             offer = self._suggestion(snapshot, chosen.pos)
             suggested, p = offer if offer is not None else (None, None)
             self.store.assign(chosen.pos, annotator.id, suggestion=suggested, suggestion_p=p)
-            return self._item(chosen.pos, chosen.source, chosen.rank, offer)
+            return self._with_similar(
+                self._item(chosen.pos, chosen.source, chosen.rank, offer), chosen.pos, annotator, since
+            )
 
     def _suggestion(self, snapshot: Snapshot, pos: int) -> tuple[str, float] | None:
         """The snapshot model's label for ``pos`` and its probability, when suggestions are on."""
@@ -171,6 +178,23 @@ class LabelService:
         }
         if suggestion is not None:
             item["suggestion"] = {"label": suggestion[0], "p": suggestion[1]}
+        return item
+
+    def _with_similar(
+        self, item: dict[str, Any], pos: int, annotator: Annotator, since: float
+    ) -> dict[str, Any]:
+        """Add the item's near-duplicates that are still open to this annotator (no label yet,
+        not held by someone else) as ``similar``, and remember them as offered. Call under the lock."""
+        group = self._snapshot.similar.get(pos, ())
+        if group:
+            held = self.store.active_assignments(since)
+            open_ = [
+                p for p in group if self.tally.n_labels(p) == 0 and held.get(p, annotator.id) == annotator.id
+            ]
+        else:
+            open_ = []
+        self._offered[(annotator.id, pos)] = frozenset(open_)
+        item["similar"] = [{"item_id": self.items.ids[p], "text": self.items.texts[p]} for p in open_]
         return item
 
     # -- answers ------------------------------------------------------------------------------
@@ -202,6 +226,7 @@ class LabelService:
                 suggestion_p=p,
             )
             self._record(row.pos, annotator.id, row)
+            applied = self._label_group(pos, annotator, answer) if status == "label" else []
             n_labels = self.tally.totals["label"]
             changes = n_labels + len(self.tally.adjudications)
         if self.trainer is not None:
@@ -213,7 +238,31 @@ class LabelService:
             "label": row.label,
             "updated_at": row.updated_at,
             "labels_total": n_labels,
+            "also_labelled": applied,
         }
+
+    def _label_group(self, pos: int, annotator: Annotator, answer: Answer) -> list[str]:
+        """The same label on each ticked near-duplicate that was offered with the item and is still
+        open (no label from this annotator, not held by another), recorded with source ``group``;
+        anything else ticked is left alone. Returns the ids labelled. Call under the lock."""
+        if not answer.also:
+            return []
+        offered = self._offered.get((annotator.id, pos), frozenset())
+        held = self.store.active_assignments(time.time() - LEASE_SECONDS)
+        applied = []
+        for item_id in dict.fromkeys(answer.also):
+            other = self.position.get(item_id)
+            if other is None or other not in offered or other == pos:
+                continue
+            if (
+                self.store.label_of(other, annotator.id) is not None
+                or held.get(other, annotator.id) != annotator.id
+            ):
+                continue
+            row = self.store.put_label(other, annotator.id, "label", answer.label, source="group")
+            self._record(row.pos, annotator.id, row)
+            applied.append(item_id)
+        return applied
 
     def _shown_with(self, pos: int, annotator: Annotator) -> tuple[str | None, float | None]:
         """The suggestion to store with an answer: the one recorded at hand-out (never what the

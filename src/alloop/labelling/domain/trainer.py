@@ -34,7 +34,8 @@ from alloop.loop.initial import (
 from alloop.loop.query import Query, check_strategy, query
 from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder, Precomputes, SlowToFit, classifier_factory, has_text_encoder
-from alloop.models.base import HasTextEncoder
+from alloop.models.base import FrozenFeatures, HasTextEncoder
+from alloop.strategies.dedupe import near_duplicate_groups
 
 log = logging.getLogger("alloop.label")
 CV_FOLDS = 5
@@ -297,6 +298,8 @@ class Trainer:
                 suggestions = Suggestions.from_query(len(texts), ranked)
             self.phase = "estimating macro-F1"
             estimate = self._estimate(model, data, ranked)
+            self.phase = "finding near-duplicates of the queue"
+            similar = self._near_duplicates(model, ranked.positions, data.unlabelled)
             self.version += 1
             snapshot = Snapshot(
                 tuple(int(p) for p in ranked.positions),
@@ -305,6 +308,7 @@ class Trainer:
                 len(data.labels),
                 estimate,
                 suggestions=suggestions,
+                similar=similar,
             )
         self.rounds += 1
         self.store.put_meta(  # before publishing: a version shown is never shown again after a crash
@@ -313,6 +317,32 @@ class Trainer:
         self.last_seconds = time.perf_counter() - started
         self.publish(replace(snapshot, seconds=self.last_seconds))
         self.phase = "idle"
+
+    def _near_duplicates(
+        self, model: Classifier, queue: np.ndarray, unlabelled: np.ndarray
+    ) -> dict[int, tuple[int, ...]]:
+        """Each queued item's near-duplicates among the unlabelled items (cosine above the
+        project's near-duplicate threshold), for the page to offer one label to the group."""
+        if not isinstance(model, Embedder) or not len(queue):
+            return {}
+        texts = self.items.texts
+        if isinstance(model, FrozenFeatures):  # per-text vectors: embed the pool chunk by chunk
+
+            def embed(rows: np.ndarray) -> np.ndarray:
+                return model.embed([texts[i] for i in rows])
+
+        else:  # an embedding fitted on the texts it is given (tfidf's LSA): the whole pool at once
+            everything = model.embed(list(texts))
+
+            def embed(rows: np.ndarray) -> np.ndarray:
+                return everything[rows]
+
+        groups = near_duplicate_groups(
+            embed(np.asarray(queue)), embed, unlabelled, self.config.near_duplicate_threshold
+        )
+        return {
+            int(q): tuple(int(p) for p in group if p != q) for q, group in zip(queue, groups, strict=True)
+        }
 
     def _cold_start(self, data: TrainingSet, k: int) -> tuple[np.ndarray, str]:
         unlabelled = data.unlabelled

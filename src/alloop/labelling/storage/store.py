@@ -28,7 +28,7 @@ from alloop.labelling.config import LabelConfig
 DB_NAME = "label.db"
 STATUSES = ("label", "skip", "unsure")
 ROLES = ("annotator", "reviewer")
-SOURCES = ("queue", "search", "import")
+SOURCES = ("queue", "search", "import", "group")
 """Where a label came from: the handed-out queue, the page's search box, `alloop import-labels`."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

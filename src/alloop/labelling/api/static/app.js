@@ -123,7 +123,8 @@ async function answer(body) {
   if (state.busy || !state.item || state.item.done) return;
   state.busy = true;
   try {
-    await api("POST", "/api/labels", { item_id: state.item.item_id, ...body });
+    const also = body.label && window.alloopSimilar ? window.alloopSimilar.ticked() : [];
+    await api("POST", "/api/labels", { item_id: state.item.item_id, ...body, ...(also.length ? { also } : {}) });
     await loadNext();
     say(body.label ? "saved: " + body.label : body.skip ? "skipped" : "marked unsure", true);
   } catch (error) {
@@ -310,6 +311,9 @@ document.addEventListener("keydown", (event) => {
   } else if (control === "undo") {
     event.preventDefault();
     undo();
+  } else if (event.key === "+" && window.alloopSimilar) {
+    event.preventDefault();
+    window.alloopSimilar.toggleAll(); // similar.js: tick or untick every similar listing
   }
 });
 
