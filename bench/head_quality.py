@@ -55,13 +55,15 @@ def main() -> None:
     parser.add_argument("--labels", nargs="+", default=["category", "sub_category"])
     parser.add_argument("--strategies", nargs="+", default=["random", "margin"])
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=100)
     parser.add_argument("--end", type=int, default=1100)
     parser.add_argument("--step", type=int, default=100)
     args = parser.parse_args()
     print(
         f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}; hybrid, validation split, "
-        f"{args.start} -> {args.end} labels in batches of {args.step}, seeds 0..{args.seeds - 1}"
+        f"{args.start} -> {args.end} labels in batches of {args.step}, "
+        f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}"
     )
     print(f"{'classes':>7} {'strategy':>8} {'solver':>7} {'AULC':>6} {'final F1':>8} {'fit s total':>11}")
     for column in args.labels:
@@ -75,7 +77,7 @@ def main() -> None:
             for name, model in (("before", before), ("after", after)):
                 runs = [
                     curve(model, texts, labels, train, val, strategy, s, args.start, args.end, args.step)
-                    for s in range(args.seeds)
+                    for s in range(args.first_seed, args.first_seed + args.seeds)
                 ]
                 aulc = statistics.mean(float(np.mean(r[0])) for r in runs)
                 final = statistics.mean(r[0][-1] for r in runs)
