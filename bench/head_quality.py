@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="+", default=["random", "margin"])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--solvers", nargs="+", default=["before", "after"], choices=["before", "after"])
     parser.add_argument("--start", type=int, default=100)
     parser.add_argument("--end", type=int, default=1100)
     parser.add_argument("--step", type=int, default=100)
@@ -74,7 +75,7 @@ def main() -> None:
         )
         before = SklearnHead(after.encoder, data.n_classes, features=after.features, graph=after.graph)
         for strategy in args.strategies:
-            for name, model in (("before", before), ("after", after)):
+            for name, model in ((s, {"before": before, "after": after}[s]) for s in args.solvers):
                 runs = [
                     curve(model, texts, labels, train, val, strategy, s, args.start, args.end, args.step)
                     for s in range(args.first_seed, args.first_seed + args.seeds)
