@@ -35,7 +35,12 @@ class RunConfig:
 
     data: str = DEFAULT_DATA
     text: tuple[str, ...] = ("title",)
-    label: str = "category"
+    label: tuple[str, ...] = ("category",)
+    """Label column; several name the levels of a category tree, top-down."""
+    label_sep: str | None = None
+    """Split one path column into levels on this separator."""
+    taxonomy: str | None = None
+    """A file declaring the category tree, one path per line."""
     id_column: str | None = None
     test_size: float = 0.2
     balanced_test: bool = False
@@ -112,7 +117,9 @@ class RunConfig:
         model = dict(values.get("model", {}))
         model.setdefault("graph_weight", 0.0)  # recorded before label spreading: resume as it began
         values["model"] = ModelConfig(**model)
-        for key in ("text", "strategies", "stop"):
+        if isinstance(values.get("label"), str):  # recorded before category trees
+            values["label"] = (values["label"],)
+        for key in ("text", "strategies", "stop", "label"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)

@@ -52,6 +52,8 @@ def run_experiment(
         config.data,
         text_columns=config.text,
         label_column=config.label,
+        label_sep=config.label_sep,
+        taxonomy=config.taxonomy,
         id_column=config.id_column,
         test_size=config.test_size,
         balanced_test=config.balanced_test,
