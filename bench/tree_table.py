@@ -3,7 +3,8 @@
 For a tree run: per strategy, the mean over seeds of leaf macro-F1, top-level macro-F1 (from the
 leaf model's probabilities summed up the tree) and hierarchical F1 at 1,100 and 2,000 labels, the
 mean leaf macro-F1 over the curve (AULC), and the labels at which the mean leaf curve first
-reaches 90% of the full-pool leaf macro-F1. For a flat run of the top level: macro-F1 at 1,100 and 2,000 labels.
+reaches 90% of the full-pool leaf macro-F1. For a flat run of the top level: macro-F1 at 1,100 and
+2,000 labels.
 
     python bench/tree_table.py runs/tree-amazon runs/tree-amazon-flat-top
 """
