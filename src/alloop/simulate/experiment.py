@@ -48,6 +48,8 @@ def run_experiment(
         raise AlloopError(
             f"{out} already holds a run; continue it with --resume {out} or choose another --out"
         )
+    if not resume and out.is_dir() and any(out.iterdir()):  # a run writes many files: never over a user's
+        raise AlloopError(f"{out} already holds files alloop did not write; a run needs a new or empty --out")
     data = load(
         config.data,
         text_columns=config.text,
