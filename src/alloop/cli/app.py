@@ -107,6 +107,13 @@ def run(
             "--label-sep), including categories no item has yet."
         ),
     ] = RunConfig.taxonomy,
+    tree_heads: Annotated[
+        str,
+        typer.Option(
+            help="With a category tree: leaf (one model on the leaves, parents summed) or levels "
+            "(a top-level model sets each branch's share, the leaf model splits it)."
+        ),
+    ] = ModelConfig.tree_heads,
     query_level: Annotated[
         int | None,
         typer.Option(
@@ -300,6 +307,7 @@ def run(
                 device=device,
                 precision=precision,
                 graph_weight=graph_weight,
+                tree_heads=tree_heads,
                 cache=cache,
                 cache_dir=cache_dir,
             ),

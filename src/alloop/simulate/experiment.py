@@ -67,7 +67,7 @@ def run_experiment(
                 f"{data.tree.depth} level(s); name the levels with --label (repeated) or --label-sep"
             )
     observer.loaded(data)
-    make_classifier = classifier_factory(config.model, data.n_classes)
+    make_classifier = classifier_factory(config.model, data.n_classes, data.taxonomy)
     out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(out / "results.db")
     try:
