@@ -114,6 +114,14 @@ def run(
             "(a top-level model sets each branch's share, the leaf model splits it)."
         ),
     ] = ModelConfig.tree_heads,
+    oracle_partial: Annotated[
+        float,
+        typer.Option(
+            help="With a category tree: the share of queried items the simulated annotator answers "
+            "with the parent category only (seeded); such items train within their branch and may "
+            "be asked again for the leaf."
+        ),
+    ] = RunConfig.oracle_partial,
     query_level: Annotated[
         int | None,
         typer.Option(
@@ -276,6 +284,7 @@ def run(
             label_sep=label_sep,
             taxonomy=taxonomy,
             query_level=query_level,
+            oracle_partial=oracle_partial,
             id_column=id_column,
             test_size=test_size,
             balanced_test=balanced_test,
