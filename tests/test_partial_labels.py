@@ -98,3 +98,36 @@ def test_partial_answers_are_stored_counted_and_asked_again_in_a_run(tmp_path, m
     flat = [a for a in args if a not in ("--label", "category", "sub")] + ["--label", "category"]
     code, _, err = run_main(capsys, *flat, "--oracle-partial", "0.5", "--out", "flat")
     assert code == 2 and "needs a category tree" in err
+
+
+def test_a_run_with_partial_labels_resumes_exactly(tmp_path, monkeypatch, capsys):
+    import shutil
+    import sqlite3
+
+    texts, labels = _pool(160)
+    frame = pd.DataFrame(
+        {
+            "title": texts,
+            "category": [TREE.leaves[c][0] for c in labels],
+            "sub": [TREE.leaves[c][1] for c in labels],
+        }
+    )
+    frame.to_csv(tmp_path / "tree.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--data", "tree.csv", "--label", "category", "--label", "sub", "--classifier", "tfidf"]
+    args += ["--strategy", "margin", "--initial", "12", "--query-size", "10", "--cycles", "5", "--seeds", "1"]
+    code, _, err = run_main(capsys, *args, "--oracle-partial", "0.5", "--out", "whole")
+    assert code == 0, err
+    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
+    db = sqlite3.connect(tmp_path / "cut" / "results.db")
+    with db:  # as if killed after cycle 2
+        db.execute("DELETE FROM cycles WHERE cycle > 2")
+        db.execute("DELETE FROM queried WHERE cycle > 2")
+    db.close()
+    code, _, err = run_main(capsys, "run", "--resume", "cut")
+    assert code == 0, err
+    keep = ["strategy", "cycle", "n_labelled", "macro_f1", "macro_f1_level_1", "hier_f1", "items_partial"]
+    whole = pd.read_csv(tmp_path / "whole" / "cycles.csv")[keep]
+    cut = pd.read_csv(tmp_path / "cut" / "cycles.csv")[keep]
+    pd.testing.assert_frame_equal(whole, cut)
+    assert whole["items_partial"].max() > 0

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
 from alloop.data.taxonomy import DISPLAY_SEP, Taxonomy, split_path
-from alloop.errors import AlloopBug, AlloopError, NotFittedError
+from alloop.errors import AlloopBug, AlloopError
 from alloop.loop.evaluation import Scores, evaluate
 from alloop.loop.oracle import Oracle
 from alloop.loop.query import Query, check_pool_subsample, check_strategy, query
@@ -197,28 +197,29 @@ class ActiveLearner:
         raise AlloopError(f"label {value!r} is not a class; classes: {', '.join(self.classes)}")
 
     def fit(self) -> Classifier:
-        """Train the classifier on every label so far; returns it (for ``predict_proba``). An item
-        with a partial label trains as the leaf the last model found most probable within its
-        branch (hard EM on the marginal likelihood of the branch)."""
+        """Train the classifier on every label so far; returns it (for ``predict_proba``).
+
+        An item with a partial label (a parent category) trains as the leaf that a model fitted on
+        the full labels alone finds most probable within its branch (one hard-EM step on the
+        marginal likelihood of the branch). That model depends only on the labels, not on the
+        cycles before, so a resumed run trains exactly as an uninterrupted one."""
         positions = self.labelled
         targets = self.labels[positions].copy()
         partial = targets < -1
         if partial.any():
+            full = positions[~partial]
+            self.classifier.fit([self.pool_texts[i] for i in full], targets[~partial])
             targets[partial] = self._within_branch(positions[partial], targets[partial])
         self.classifier.fit([self.pool_texts[i] for i in positions], targets)
         return self.classifier
 
     def _within_branch(self, positions: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """The most probable leaf under each item's partial label, by the model as last fitted
-        (before any fit: the branch's first leaf)."""
+        """The most probable leaf under each item's partial label, by the model as last fitted."""
         tree = self.taxonomy
         if tree is None:
             raise AlloopBug("a partial label without a category tree")
         branches = [tree.leaves_under(tree.node_of(int(c))) for c in codes]
-        try:
-            proba = self.classifier.predict_proba([self.pool_texts[i] for i in positions])
-        except NotFittedError:
-            return np.array([b[0] for b in branches], dtype=np.int64)
+        proba = self.classifier.predict_proba([self.pool_texts[i] for i in positions])
         return np.array(
             [b[int(np.argmax(proba[row, list(b)]))] for row, b in enumerate(branches)], dtype=np.int64
         )
