@@ -16,6 +16,7 @@ from alloop.data.taxonomy import DISPLAY_SEP, Taxonomy, split_path
 from alloop.errors import AlloopBug, AlloopError
 from alloop.loop.evaluation import Scores, evaluate
 from alloop.loop.oracle import Oracle
+from alloop.loop.partial import resolve_partial
 from alloop.loop.query import Query, check_pool_subsample, check_strategy, query
 from alloop.loop.stopping import (
     LABEL_FREE,
@@ -220,9 +221,7 @@ class ActiveLearner:
             raise AlloopBug("a partial label without a category tree")
         branches = [tree.leaves_under(tree.node_of(int(c))) for c in codes]
         proba = self.classifier.predict_proba([self.pool_texts[i] for i in positions])
-        return np.array(
-            [b[int(np.argmax(proba[row, list(b)]))] for row, b in enumerate(branches)], dtype=np.int64
-        )
+        return resolve_partial(proba, branches)  # the same rule as the labelling app's trainer
 
     def query(self, k: int | None = None) -> np.ndarray:
         """The strategy's next ``k`` (default ``query_size``) unlabelled pool positions, most
