@@ -111,6 +111,8 @@ RUN = ["run", "--classifier", "tfidf", "--initial", "6", "--query-size", "3", "-
         (["--label", "category", "--label", "sub", "--taxonomy", "{shallow}"], "go deeper than"),
         (["--label", "category", "--label", "sub", "--data", "{gap}"], "empty level above a filled one"),
         (["--label", "category", "--label", "sub", "--data", "{inner}"], "which has sub-categories"),
+        (["--label", "category", "--label", "sub", "--query-level", "3"], "--query-level 3 is below"),
+        (["--label", "category", "--query-level", "0"], "--query-level must be 1"),
     ],
 )
 def test_tree_refusals_are_one_line_and_exit_2(tmp_path, monkeypatch, capsys, tree_csv, extra, message):

@@ -81,3 +81,35 @@ def test_an_old_results_db_gains_the_column_and_reads_back(tmp_path):
     frame = store.cycles()
     assert frame["macro_f1_level_1"].tolist() == [0.7] and frame["hier_f1"].tolist() == [0.6]
     store.close()
+
+
+def test_the_verdict_names_the_winner_and_labels_to_target_per_level():
+    import pandas as pd
+
+    from alloop.report.levels import level_lines, level_metrics, level_table
+
+    rows = []
+    for strategy, top in (("random", [0.5, 0.6, 0.7]), ("margin", [0.6, 0.8, 0.9])):
+        for seed in (0, 1):
+            for cycle, value in enumerate(top):
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "seed": seed,
+                        "cycle": cycle,
+                        "n_labelled": 100 + 50 * cycle,
+                        "macro_f1": value / 2,
+                        "macro_f1_level_1": value,
+                        "hier_f1": value,
+                    }
+                )
+    cycles = pd.DataFrame(rows)
+    ceilings = pd.DataFrame({"seed": [0, 1], "macro_f1": [0.5, 0.5], "macro_f1_level_1": [1.0, 1.0]})
+    assert [c for c, _ in level_metrics(cycles)] == ["macro_f1_level_1", "macro_f1", "hier_f1"]
+    table = level_table(cycles, ceilings)
+    top = table[(table["column"] == "macro_f1_level_1") & (table["strategy"] == "margin")].iloc[0]
+    assert top["labels_to_90"] == 200 and top["seeds_reached_90"] == 2 and pd.isna(top["labels_to_95"])
+    lines = level_lines(table)
+    assert lines[0].startswith("Level 1 macro-F1: best margin (AULC 0.775, random 0.600; final 0.900)")
+    assert "90%: margin 200, random not reached" in lines[0]
+    assert level_metrics(cycles.drop(columns=["macro_f1_level_1", "hier_f1"])) == []

@@ -107,6 +107,12 @@ def run(
             "--label-sep), including categories no item has yet."
         ),
     ] = RunConfig.taxonomy,
+    query_level: Annotated[
+        int | None,
+        typer.Option(
+            help="Tree level (1 = top) that level-margin and balanced-branch-margin score. [default: 1]"
+        ),
+    ] = RunConfig.query_level,
     id_column: IdOption = None,
     test_size: Annotated[
         float, typer.Option(help="Test share held out when the data has no test split.")
@@ -262,6 +268,7 @@ def run(
             label=tuple(label or RunConfig.label),
             label_sep=label_sep,
             taxonomy=taxonomy,
+            query_level=query_level,
             id_column=id_column,
             test_size=test_size,
             balanced_test=balanced_test,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alloop.data.sources import DEFAULT_DATA
 from alloop.errors import AlloopError
@@ -21,6 +21,9 @@ from alloop.strategies import (
     Strategy,
     get_strategy,
 )
+
+if TYPE_CHECKING:
+    from alloop.data.taxonomy import Taxonomy
 
 DEFAULT_QUERY_SIZE = 50
 DEFAULT_CYCLES = 20
@@ -41,6 +44,8 @@ class RunConfig:
     """Split one path column into levels on this separator."""
     taxonomy: str | None = None
     """A file declaring the category tree, one path per line."""
+    query_level: int | None = None
+    """The tree level that ``level-margin`` (and ``balanced-branch-margin``) score; top level when unset."""
     id_column: str | None = None
     test_size: float = 0.2
     balanced_test: bool = False
@@ -88,6 +93,8 @@ class RunConfig:
             raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
             raise AlloopError("no stopping criterion: give --cycles, --budget, --target-f1 or --stop")
+        if self.query_level is not None and self.query_level < 1:
+            raise AlloopError(f"--query-level must be 1 (the top level) or more, got {self.query_level}")
         if self.stop_set_size < 10:
             raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
         self.stopping()
@@ -103,10 +110,17 @@ class RunConfig:
             criteria.append(TargetF1(self.target_f1))
         return criteria + label_free(self.stop)
 
-    def strategy(self, name: str) -> Strategy:
-        """The strategy ``name``, behind the near-duplicate guard when asked for."""
+    def strategy(self, name: str, tree: Taxonomy | None = None) -> Strategy:
+        """The strategy ``name``, behind the near-duplicate guard when asked for; one that knows
+        the category tree gets ``tree`` and ``--query-level``."""
         threshold = self.near_duplicate_threshold
-        return get_strategy(name, threshold if self.no_near_duplicates else None, threshold=threshold)
+        return get_strategy(
+            name,
+            threshold if self.no_near_duplicates else None,
+            threshold=threshold,
+            tree=tree,
+            query_level=self.query_level,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

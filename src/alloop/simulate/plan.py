@@ -148,7 +148,7 @@ def run_pair(
     seed = setup.seed
     learner = ActiveLearner(
         make_classifier(seed),
-        config.strategy(strategy),
+        config.strategy(strategy, data.taxonomy),
         data.pool_texts,
         pool_ids=data.pool_ids,
         oracle=SimulatedOracle(data.pool_ids, data.pool_labels),
