@@ -38,6 +38,8 @@ DATA = ROOT.parent / "shared" / "data" / "amazon-in-products" / "amazon_in_produ
 LATENCIES = "performance.getEntriesByName('alloop:key-to-item').map((e) => e.duration)"
 """The page's keypress -> next item on screen times (ms), from the browser's performance timeline."""
 LAST_LATENCY = f"({LATENCIES}).at(-1)"
+PICKER = "performance.getEntriesByName('alloop:tree-picker').map((e) => e.duration)"
+"""Tree mode: the picker's own share of each next item (its re-render), in ms."""
 ARGS = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-sandbox"]
 
 
@@ -59,6 +61,9 @@ def main() -> None:
     parser.add_argument("--tree", type=int, default=0, help="leaves of a category tree (tree mode)")
     parser.add_argument("--items", type=int, default=60, help="items labelled in tree mode")
     parser.add_argument("--classifier", default=None, help="the project's classifier [default: alloop's]")
+    parser.add_argument(
+        "--idle", action="store_true", help="tree mode: press each key only while no model trains"
+    )
     args = parser.parse_args()
     if args.tree:
         return tree_main(args)
@@ -155,6 +160,16 @@ def tree_frame(data: Path, leaves: int) -> pd.DataFrame:
     return frame
 
 
+def busy(api: httpx.Client, server: subprocess.Popen) -> bool:
+    """Whether the server's trainer is training (a dropped keep-alive connection is retried)."""
+    if server.poll() is not None:
+        raise RuntimeError(f"the server exited with {server.returncode}")
+    try:
+        return bool(api.get("/api/stats").json()["model"]["training"])
+    except httpx.TransportError:
+        return True
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -183,7 +198,8 @@ def tree_main(args: argparse.Namespace) -> None:
     if args.classifier:
         command += ["--classifier", args.classifier]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = (folder / "server.log").open("wb")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     while True:
         try:
@@ -191,6 +207,7 @@ def tree_main(args: argparse.Namespace) -> None:
             break
         except httpx.TransportError:
             time.sleep(0.1)
+    print(f"server log: {folder / 'server.log'}")
     print(f"tree of {n_leaves} leaves (19 > 111 > {n_leaves // 111} per sub-category), {len(frame):,} items")
     selected = "document.querySelector('#tree-list li[aria-selected=true]')?.dataset.path"
     by_method: dict[str, list[float]] = {"type-ahead": [], "top-3 key": [], "breadcrumbs": []}
@@ -206,9 +223,12 @@ def tree_main(args: argparse.Namespace) -> None:
                     if page.evaluate(selected) == path:
                         return
                     page.keyboard.press("ArrowDown")
-                raise RuntimeError(f"{path} not reached")
+                raise RuntimeError(f"{path} not reached: {page.inner_text('#tree-list')[:600]!r}")
 
             for i in range(args.items):
+                if args.idle:  # the page and the API alone, no training in the server meanwhile
+                    while busy(api, server):
+                        time.sleep(0.5)
                 item = page.evaluate("document.body.dataset.itemId")
                 gold = frame["path"][int(item)]
                 top, sub, leaf = gold.split(" > ")
@@ -231,6 +251,11 @@ def tree_main(args: argparse.Namespace) -> None:
                     page.keyboard.press("Enter")
                 page.wait_for_function("(old) => document.body.dataset.itemId !== old", arg=item)
                 by_method[method].append(page.evaluate(LAST_LATENCY))
+            picker = page.evaluate(PICKER)
+            deadline = time.monotonic() + 300
+            while api.get("/api/stats").json()["model"]["version"] < 1 and time.monotonic() < deadline:
+                time.sleep(1)  # the screenshot shows the model's top 3
+            page.keyboard.press("Alt+s")
             time.sleep(4.5)  # one stats refresh
             if args.screenshot:
                 args.screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +275,10 @@ def tree_main(args: argparse.Namespace) -> None:
                 f"  {method:12s} n={len(values):3d}  median {statistics.median(values):6.1f}  "
                 f"p95 {p95(values):6.1f}  max {max(values):6.1f}"
             )
+    print(
+        f"  of which the picker's re-render: median {statistics.median(picker):.1f}, p95 {p95(picker):.1f}, "
+        f"max {max(picker):.1f} ms ({len(picker)} items shown)"
+    )
     if args.screenshot:
         print(f"screenshot: {args.screenshot}")
 
