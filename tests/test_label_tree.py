@@ -233,3 +233,14 @@ def test_the_live_trainer_trains_on_a_partial_label_and_requeues_its_item(data, 
         assert snapshot.reopened == frozenset({2})  # and its item waits for its leaf
     finally:
         service.close()
+
+
+def test_a_partial_label_agrees_with_a_leaf_under_it():
+    from alloop.labelling.domain.agreement import majority
+
+    leaf = "Electronics > Audio > Crimson Kettle"
+    vote = majority([ELECTRONICS_AUDIO, leaf])
+    assert (vote.label, vote.tie, vote.n_labels) == (leaf, False, 2)
+    other = majority([ELECTRONICS_AUDIO, "Clothing > Audio > Onyx Tent"])
+    assert other.label is None and other.tie
+    assert majority(["a", "b", "a"]).label == "a"  # flat labels as before
