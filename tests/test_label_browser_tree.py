@@ -31,7 +31,13 @@ def site(tmp_path_factory) -> Iterator[dict]:
                 "/api/labels", json={"item_id": str(pos), "label": frame["path"][pos]}
             ).raise_for_status()
     wait_for_model(server.url, tokens["alice"], version=2)
-    yield {"url": server.url, "token": tokens["alice"], "frame": frame, "db": folder / "project" / "label.db"}
+    yield {
+        "url": server.url,
+        "token": tokens["alice"],
+        "frame": frame,
+        "db": folder / "project" / "label.db",
+        "log": folder / "server.log",
+    }
     server.stop()
 
 
@@ -138,4 +144,5 @@ def test_keyboard_labelling_in_a_600_leaf_tree(site, browser, tmp_path):
     latencies = page.evaluate("performance.getEntriesByName('alloop:key-to-item').map((e) => e.duration)")
     assert len(latencies) == 5  # Enter, 2, Enter, Shift+Enter, Alt+s: each measured
     assert not errors, errors
+    assert "Warning" not in site["log"].read_text()  # no library warning reaches the terminal
     context.close()
