@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +39,7 @@ from alloop.models import ModelConfig
 ProjectOption = Annotated[
     Path, typer.Option("--project", help="The project folder (holds label.db).", show_default=False)
 ]
+SKLEARN_FEW_LABELS = "The number of unique classes is greater than 50% of the number of samples"
 ROLE_HELP = (
     "annotator: labels, and sees only their own answers; "
     "reviewer: also sees everyone's answers and settles ties, unsure answers and disagreements."
@@ -144,6 +146,9 @@ def label(
     options given again replace the stored ones; those left out keep their stored values."""
     import uvicorn
 
+    # Early rounds of a large label set (a category tree) have fewer labels than twice the classes
+    # seen; scikit-learn then warns that y "could represent a regression problem". It cannot here.
+    warnings.filterwarnings("ignore", message=SKLEARN_FEW_LABELS, category=UserWarning)
     from alloop.labelling.api.app import create_app
     from alloop.labelling.domain.guidelines import KEY as GUIDELINES
     from alloop.labelling.domain.guidelines import read_guidelines
