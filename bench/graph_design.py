@@ -24,7 +24,7 @@ from alloop.loop.engine import ActiveLearner
 from alloop.loop.oracle import SimulatedOracle
 from alloop.loop.stopping import MaxCycles
 from alloop.models import Encoder
-from alloop.models.graph import PoolGraph
+from alloop.models.graph import Embed, PoolGraph
 from alloop.models.hybrid import HybridClassifier, NgramFeatures
 from alloop.strategies import get_strategy
 
@@ -44,13 +44,17 @@ class SklearnGraph(PoolGraph):
     """The same nodes, spread by scikit-learn's ``LabelSpreading`` (unweighted kNN graph, no
     balance between classes): the library's recipe, for comparison."""
 
+    def fit(self, texts: Sequence[str], embed: Embed) -> SklearnGraph:
+        super().fit(texts, embed)
+        self._vectors = np.asarray(embed(list(self._row)), dtype=np.float32)
+        return self
+
     def spread(self, texts: Sequence[str], labels: np.ndarray, n_classes: int) -> np.ndarray:
-        assert self._index is not None
         nodes = self.rows(texts)
         target = np.full(len(self._row), -1)
         target[nodes[nodes >= 0]] = np.asarray(labels)[nodes >= 0]
         model = LabelSpreading(kernel="knn", n_neighbors=self.n_neighbours, alpha=self.alpha, max_iter=30)
-        model.fit(self._index._fit_X, target)
+        model.fit(self._vectors, target)
         share = np.zeros((len(target), n_classes))
         share[:, model.classes_[model.classes_ >= 0]] = model.label_distributions_
         return share
