@@ -23,7 +23,7 @@ from alloop.data import load_dataset
 from alloop.loop.engine import ActiveLearner
 from alloop.loop.oracle import SimulatedOracle
 from alloop.loop.stopping import MaxCycles
-from alloop.models import Encoder
+from alloop.models import Encoder, ModelConfig
 from alloop.models.graph import Embed, PoolGraph
 from alloop.models.hybrid import HybridClassifier, NgramFeatures
 from alloop.strategies import get_strategy
@@ -68,6 +68,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--sklearn", action="store_true", help="also scikit-learn's LabelSpreading")
+    parser.add_argument(
+        "--ann", action="store_true", help="only: head alone, exact graph, approximate (HNSW) graph"
+    )
     args = parser.parse_args()
 
     data = load_dataset(args.data, text_columns=args.text, label_column=args.label)
@@ -80,6 +83,13 @@ def main() -> None:
     settings: list[tuple[str, float, PoolGraph]] = [
         (f"weight {w:g}, alpha {a:g}, {k} neighbours", w, PoolGraph(k, a)) for w, a, k in SETTINGS
     ]
+    if args.ann:
+        weight = ModelConfig().graph_weight
+        settings = [
+            ("head alone", 0.0, PoolGraph()),
+            (f"weight {weight:g}, exact neighbours", weight, PoolGraph(exact_max=len(pool))),
+            (f"weight {weight:g}, approximate (HNSW) neighbours", weight, PoolGraph(exact_max=0)),
+        ]
     if args.sklearn:
         settings.append(("weight 0.5, scikit-learn LabelSpreading (alpha 0.2)", 0.5, SklearnGraph(10, 0.2)))
         settings.append(("weight 0.5, scikit-learn LabelSpreading (alpha 0.9)", 0.5, SklearnGraph(10, 0.9)))
