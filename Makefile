@@ -7,12 +7,12 @@ DATA ?= hub:iarbel/amazon-product-data-filter
 ARGS ?=
 TORCH ?= torch==2.13.0
 
-.PHONY: install run test lint clean
+.PHONY: install run test docs lint clean
 
 $(BIN)/alloop: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[dev,ray]"
+	$(BIN)/python -m pip install -q "$(TORCH)" -e ".[dev,ray,docs]"
 	touch $@
 
 install: $(BIN)/alloop
@@ -26,8 +26,15 @@ run: install
 
 test: install /usr/bin/chromium
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs_hooks
+	$(BIN)/ruff format --check src tests bench docs_hooks
+	$(MKDOCS) --strict
+
+# The documentation site (mkdocs.yml, pages in docs/) into site/. --strict: a broken link, a page
+# missing from the nav or an API name that no longer resolves is an error. Works offline.
+MKDOCS = NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build
+docs: install
+	$(MKDOCS) --strict
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache site

@@ -1,5 +1,5 @@
 """The engine's surface: declared abilities refuse what cannot work, a broken invariant is a bug
-(not a user error), one option vocabulary for both commands, and the Python API of the README."""
+(not a user error), one option vocabulary for both commands, and the example of docs/python-api.md."""
 
 from __future__ import annotations
 
@@ -196,19 +196,19 @@ def test_import_alloop_is_light_and_every_api_name_resolves():
         alloop.nothing_here  # noqa: B018
 
 
-def readme_block(title: str) -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert blocks, f"no python block under '## {title}'"
+def doc_python_blocks(page: str) -> str:
+    """The ```python blocks of a documentation page (README.md or a page under docs/), joined."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks, f"no python block in {page}"
     return "\n".join(blocks)
 
 
-def test_the_readme_python_api_example_runs(tmp_path, monkeypatch, capsys):
-    """The README's code, as written, except that the data path points at this checkout's data."""
-    code = readme_block("Python API").replace("../shared/data", str(SHARED_DATA))
+def test_the_python_api_page_example_runs(tmp_path, monkeypatch, capsys):
+    """The Python API page's code, as written, except that the data path points at this checkout's data."""
+    code = doc_python_blocks("docs/python-api.md").replace("../shared/data", str(SHARED_DATA))
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, str(ROOT / "README.md"), "exec"), {"__name__": "__readme__"})
+    exec(compile(code, str(ROOT / "docs" / "python-api.md"), "exec"), {"__name__": "__docs__"})
     out = capsys.readouterr().out
     assert "labelled" in out and "macro-F1" in out
     assert (Path("runs/notebook") / "results.db").exists() and (

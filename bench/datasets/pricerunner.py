@@ -11,7 +11,8 @@ public mirror, e.g. GitHub ``KelvinLam05/product_classification`` at commit
 Transformation (printed when run): titles trimmed and whitespace collapsed; titles listed under
 more than one category dropped; the first row of each duplicate title kept; a stratified sample of
 ``--rows`` rows (seed 0) so a benchmark run costs about as much as one on amazon-in.
-Columns written: ``title``, ``category`` (10 classes), ``merchant_id``, ``product_id``.
+Columns written: ``title``, ``category`` (10 classes), ``merchant_id``, ``product_id``, ``cluster_id``
+(the product an offer is of: offers with one ``cluster_id`` are one product, bench/near_duplicates.py).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def main() -> None:
     )
     if args.rows < len(df):
         df, _ = train_test_split(df, train_size=args.rows, stratify=df["category"], random_state=0)
-    df = df[["title", "category", "merchant_id", "product_id"]].reset_index(drop=True)
+    df = df[["title", "category", "merchant_id", "product_id", "cluster_id"]].reset_index(drop=True)
     df.to_parquet(args.out, index=False)
     print(f"wrote {len(df):,} rows to {args.out}\n{df['category'].value_counts().to_string()}")
 
