@@ -56,7 +56,8 @@ def test_the_approximate_graph_agrees_with_the_exact_one_and_spreads_the_same():
     assert agree.mean() > 0.97
     outside = ArrayEncoder(clustered(50, seed=2))
     share = approx.spread(labelled, labels, 4)
-    np.testing.assert_allclose(approx.proba(share, [f"t{i}" for i in range(50)], outside.embed).sum(1), 1.0)
+    total = approx.proba(share, [f"t{i}" for i in range(50)], outside.embed).sum(1)
+    np.testing.assert_allclose(total, 1.0, rtol=1e-5)  # float32 shares
 
 
 def test_the_approximate_graph_is_the_same_each_time():

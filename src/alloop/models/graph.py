@@ -200,7 +200,7 @@ class PoolGraph:
             raise NotFittedError("fit the graph before spreading labels")
         nodes = self.rows(texts)
         known = nodes >= 0
-        seeds = np.zeros((self._walk.shape[0], n_classes))
+        seeds = np.zeros((self._walk.shape[0], n_classes), dtype=np.float32)  # half the memory traffic
         np.add.at(seeds, (nodes[known], np.asarray(labels)[known]), 1.0)
         seeds /= np.maximum(seeds.sum(axis=0, keepdims=True), 1.0)  # every class weighs the same
         share = seeds
