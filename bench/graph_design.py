@@ -86,7 +86,6 @@ def main() -> None:
     if args.ann:
         weight = ModelConfig().graph_weight
         settings = [
-            ("head alone", 0.0, PoolGraph()),
             (f"weight {weight:g}, exact neighbours", weight, PoolGraph(exact_max=len(pool))),
             (f"weight {weight:g}, approximate (HNSW) neighbours", weight, PoolGraph(exact_max=0)),
         ]

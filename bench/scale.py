@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument(
         "--near-labelled", type=int, help="hybrid: score --near-labelled-subsample N candidates"
     )
+    parser.add_argument("--filled", action="store_true", help="--cache-dir already holds the pool's vectors")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -189,7 +190,7 @@ def main() -> None:
             cmd += [] if args.near_labelled is None else ["--near-labelled", str(args.near_labelled)]
             return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
-        if {"bert-frozen", "hybrid"} & set(args.classifiers):
+        if {"bert-frozen", "hybrid"} & set(args.classifiers) and not args.filled:
             fill = run(f"fill:{max(args.sizes)}")
             print(
                 f"cache fill: {fill['distinct']} distinct titles embedded in {fill['embed_s']:.1f} s "
