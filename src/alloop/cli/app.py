@@ -89,7 +89,30 @@ def run(
         typer.Option(help="hub:NAME for a Hugging Face dataset, or a .parquet/.csv/.jsonl file or folder."),
     ] = DEFAULT_DATA,
     text: TextOption = None,
-    label: Annotated[str, typer.Option(help="Label column.")] = RunConfig.label,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Label column; repeat to name the levels of a category tree, top-down "
+            "(--label category --label sub_category). [default: category]"
+        ),
+    ] = None,
+    label_sep: Annotated[
+        str | None,
+        typer.Option(help="Split one path column into category levels on this separator, e.g. ' > '."),
+    ] = RunConfig.label_sep,
+    taxonomy: Annotated[
+        str | None,
+        typer.Option(
+            help="File declaring the category tree, one path per line (levels joined with ' > ' or "
+            "--label-sep), including categories no item has yet."
+        ),
+    ] = RunConfig.taxonomy,
+    query_level: Annotated[
+        int | None,
+        typer.Option(
+            help="Tree level (1 = top) that level-margin and balanced-branch-margin score. [default: 1]"
+        ),
+    ] = RunConfig.query_level,
     id_column: IdOption = None,
     test_size: Annotated[
         float, typer.Option(help="Test share held out when the data has no test split.")
@@ -242,7 +265,10 @@ def run(
         run_config = RunConfig(
             data=data,
             text=tuple(text or ["title"]),
-            label=label,
+            label=tuple(label or RunConfig.label),
+            label_sep=label_sep,
+            taxonomy=taxonomy,
+            query_level=query_level,
             id_column=id_column,
             test_size=test_size,
             balanced_test=balanced_test,

@@ -53,7 +53,30 @@ def label(
     text: TextOption = None,
     labels: Annotated[str | None, typer.Option(help="The label set, comma-separated: a,b,c.")] = None,
     labels_file: Annotated[
-        Path | None, typer.Option(help="The label set, one label per line (labels may hold commas).")
+        Path | None,
+        typer.Option(
+            help="The label set, one label per line (labels may hold commas). Lines that are paths "
+            "(Electronics > Audio > Headphones) make a category tree: its leaves are the labels, and "
+            "the page offers search, the model's top 3 paths, browsing by branch and partial labels."
+        ),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="Columns of known category paths, one per level top-down (repeat: --label category "
+            "--label sub_category), or one path column with --label-sep. Their values are the gold "
+            "labels; without --labels-file the label set is the tree they form.",
+            show_default=False,
+        ),
+    ] = None,
+    label_sep: Annotated[
+        str | None,
+        typer.Option(
+            help="The separator between levels in a path column (--label) or in --labels-file lines "
+            "[default: ' > ' in --labels-file]",
+            show_default=False,
+        ),
     ] = None,
     gold: Annotated[
         str | None, typer.Option(help="Column of known labels, to measure annotators and the model (demos).")
@@ -130,9 +153,11 @@ def label(
     from alloop.labelling.storage.project import open_project
     from alloop.labelling.storage.shown import clean_columns
 
-    typed = set(given_on_command_line(ctx)) - {"project", "labels_file", "host", "port", "guidelines"}
+    ignored = {"project", "labels_file", "host", "port", "guidelines", "label", "label_sep"}
+    typed = set(given_on_command_line(ctx)) - ignored
     given: dict[str, Any] = {name: ctx.params[name] for name in typed}
-    given["labels"] = parse_labels(labels, labels_file)
+    given["labels"] = parse_labels(labels, labels_file, label_sep)
+    given.update(tree_columns(label, label_sep, gold))
     if "text" in given:
         given["text"] = tuple(text or ())
     if "suggest" in given:
@@ -176,6 +201,23 @@ def label(
         server.run(sockets=[sock])
     finally:
         service.close()
+
+
+def tree_columns(label: list[str] | None, label_sep: str | None, gold: str | None) -> dict[str, Any]:
+    """``--label`` (and ``--label-sep``) as the config's gold settings: one column, or one per level."""
+    if not label:
+        return {}
+    if gold is not None:
+        raise AlloopError("give either --gold or --label, not both (--label is the gold of a category tree)")
+    if len(set(label)) != len(label):
+        raise AlloopError("a column is given twice in --label")
+    if label_sep is not None and len(label) > 1:
+        raise AlloopError("--label-sep splits one path column; give a single --label with it")
+    if label_sep is not None and not label_sep.strip():
+        raise AlloopError("--label-sep is empty; give the separator between levels, e.g. ' > '")
+    if len(label) > 1:
+        return {"gold": label[0], "gold_levels": tuple(label)}
+    return {"gold": label[0], "label_sep": label_sep}
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -313,18 +355,21 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
             f"{model['macro_f1']:.3f} ({model['estimate']}, {model['estimate_n']} items)"
         )
     out.print(suggestion_line(stats["suggestions"]))
-    classes = Table(title="labels per class")
-    classes.add_column("label")
-    classes.add_column("items", justify="right")
-    for name, n in stats["per_class"].items():
-        classes.add_row(name, str(n))
-    out.print(classes)
-    missing = stats.get("missing_classes", [])
-    out.print(
-        f"[yellow]classes with no label yet ({len(missing)})[/]: {', '.join(missing)}"
-        if missing
-        else "every class has a label"
-    )
+    if "branches" in stats:
+        _print_branches(stats, out)
+    else:
+        classes = Table(title="labels per class")
+        classes.add_column("label")
+        classes.add_column("items", justify="right")
+        for name, n in stats["per_class"].items():
+            classes.add_row(name, str(n))
+        out.print(classes)
+        missing = stats.get("missing_classes", [])
+        out.print(
+            f"[yellow]classes with no label yet ({len(missing)})[/]: {', '.join(missing)}"
+            if missing
+            else "every class has a label"
+        )
     people = Table(title="annotators")
     for column in ("name", "labels", "skips", "unsure", "gold accuracy"):
         people.add_column(column, justify="left" if column == "name" else "right")
@@ -356,6 +401,23 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
                 final = f"{d['decided']} (reviewer)"
             table.add_row(d["item_id"], d["text"].split("\n")[0][:80], labels, final)
         out.print(table)
+
+
+def _print_branches(stats: dict[str, Any], out: Console) -> None:
+    """A category tree's counts by top-level branch, and its partial labels by node."""
+    table = Table(title="labels per top-level branch")
+    for column in ("branch", "labels", "partial", "leaves", "leaves with no label"):
+        table.add_column(column, justify="left" if column == "branch" else "right")
+    for row in stats["branches"]:
+        table.add_row(row["branch"], *(str(row[k]) for k in ("labels", "partial", "leaves", "missing")))
+    out.print(table)
+    partial = stats.get("partial", {})
+    if partial:
+        shown = ", ".join(f"{node}: {n}" for node, n in list(partial.items())[:20])
+        more = f" (and {len(partial) - 20} more nodes)" if len(partial) > 20 else ""
+        out.print(f"partial labels ({stats['partial_labels']}), waiting for their leaf: {shown}{more}")
+    n = stats["n_missing_classes"]
+    out.print(f"[yellow]{n} leaves have no label yet[/]" if n else "every leaf has a label")
 
 
 def export(

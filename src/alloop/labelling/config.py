@@ -19,7 +19,7 @@ from alloop.strategies import NEAR_DUPLICATE_THRESHOLD, Strategy, get_strategy
 COLD_STARTS = LABEL_FREE_STARTS
 """The first items before any model; label-names is the default of new projects (older ones
 keep the cold start their stored config names)."""
-DATA_KEYS = ("data", "text", "labels", "gold", "id_column")
+DATA_KEYS = ("data", "text", "labels", "gold", "gold_levels", "label_sep", "id_column")
 """Settings that define the items and the label set: fixed once a project holds data."""
 MODEL_KEYS = tuple(f.name for f in fields(ModelConfig))
 """Options that go into the project's ``ModelConfig`` (``--classifier``, ``--precision``, ...)."""
@@ -35,6 +35,10 @@ class LabelConfig:
     labels: tuple[str, ...]
     text: tuple[str, ...] = ("title",)
     gold: str | None = None
+    gold_levels: tuple[str, ...] = ()
+    """a category tree's known paths, one column per level top-down (``--label``, repeated)"""
+    label_sep: str | None = None
+    """the separator of a path column (``--label-sep``): ``gold`` holds whole paths"""
     id_column: str | None = None
     strategy: str = "margin"
     query_size: int = 10
@@ -130,8 +134,14 @@ def check_labels(labels: tuple[str, ...] | list[str]) -> None:
         seen.add(label)
 
 
-def parse_labels(labels: str | None, labels_file: Path | None) -> tuple[str, ...] | None:
-    """``--labels a,b,c`` or ``--labels-file`` (one label per line, so labels may hold commas)."""
+def parse_labels(
+    labels: str | None, labels_file: Path | None, label_sep: str | None = None
+) -> tuple[str, ...] | None:
+    """``--labels a,b,c`` or ``--labels-file`` (one label per line, so labels may hold commas). A
+    file whose lines are paths (levels joined with `` > ``, or ``label_sep``) is a category tree:
+    its labels are the leaves' full paths (``alloop.labelling.domain.tree``)."""
+    from alloop.labelling.domain.tree import labels_from_paths
+
     if labels is not None and labels_file is not None:
         raise AlloopError("give either --labels or --labels-file, not both")
     if labels is not None:
@@ -144,7 +154,12 @@ def parse_labels(labels: str | None, labels_file: Path | None) -> tuple[str, ...
             raise NotFoundError(f"labels file not found: {labels_file}") from None
         except UnicodeDecodeError:
             raise AlloopError(f"labels file {labels_file} is not UTF-8 text") from None
-        parsed = tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+        kept = [line for line in lines if line.strip() and not line.strip().startswith("#")]
+        sep = label_sep or " > "
+        if any(sep.strip() and sep.strip() in line for line in kept):
+            parsed = labels_from_paths(kept, sep)
+        else:
+            parsed = tuple(line.strip() for line in kept)
     else:
         return None
     check_labels(parsed)

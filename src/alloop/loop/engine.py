@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
+from alloop.data.taxonomy import Taxonomy
 from alloop.errors import AlloopBug, AlloopError
 from alloop.loop.evaluation import Scores, evaluate
 from alloop.loop.oracle import Oracle
@@ -111,6 +112,7 @@ class ActiveLearner:
         seed: int = 0,
         stop_set: np.ndarray | None = None,
         pool_subsample: int | None = None,
+        taxonomy: Taxonomy | None = None,
     ):
         pool_ids = list(range(len(pool_texts))) if pool_ids is None else pool_ids
         if len(pool_texts) != len(pool_ids):
@@ -140,6 +142,7 @@ class ActiveLearner:
         self.stop_set = None if stop_set is None else np.asarray(stop_set, dtype=np.int64)
         self.history = History()
         self.last_query: Query | None = None
+        self.taxonomy = taxonomy
 
     # -- the steps, for the Python API (``run`` below strings them together) -------------------
     def teach(self, positions: Sequence[int] | np.ndarray, labels: Sequence[object] | np.ndarray) -> None:
@@ -288,8 +291,9 @@ class ActiveLearner:
         t0 = time.perf_counter()
         self.fit()
         t1 = time.perf_counter()
-        predicted = self.classifier.predict_proba(self.test_texts).argmax(axis=1)
-        scores = evaluate(self.test_labels, predicted, self.classes)
+        proba = self.classifier.predict_proba(self.test_texts)
+        predicted = proba.argmax(axis=1)
+        scores = evaluate(self.test_labels, predicted, self.classes, proba, self.taxonomy)
         result = CycleResult(cycle, n_labelled, scores, predicted)
         state = self._monitor(result)
         t2 = time.perf_counter()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from alloop.data.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,8 @@ class Scores:
     recall: np.ndarray
     f1: np.ndarray
     support: np.ndarray
+    tree: dict[str, float] = field(default_factory=dict)
+    """Per-level macro-F1 and hierarchical P/R/F1 (``loop.hierarchy.tree_scores``); empty when flat."""
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -31,9 +37,16 @@ class Scores:
         }
 
 
-def evaluate(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> Scores:
+def evaluate(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    classes: Sequence[str],
+    proba: np.ndarray | None = None,
+    tree: Taxonomy | None = None,
+) -> Scores:
     """Macro averages run over the classes present in the test set, so a class the pool has but
-    the test set lacks neither helps nor hides anything; predicting it still costs recall."""
+    the test set lacks neither helps nor hides anything; predicting it still costs recall. With a
+    category ``tree`` and the leaf probabilities, the levels above the leaves are scored too."""
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -51,4 +64,13 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> 
         recall=r,
         f1=f,
         support=s,
+        tree=_tree_scores(tree, y_true, proba),
     )
+
+
+def _tree_scores(tree: Taxonomy | None, y_true: np.ndarray, proba: np.ndarray | None) -> dict[str, float]:
+    if tree is None or proba is None:
+        return {}
+    from alloop.loop.hierarchy import tree_scores
+
+    return tree_scores(tree, y_true, proba)

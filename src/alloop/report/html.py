@@ -19,7 +19,7 @@ from alloop.loop.stopping import (
     STABILIZING_KAPPA,
     UNCERTAINTY_THRESHOLD,
 )
-from alloop.report import figures, stats
+from alloop.report import figures, levels, stats
 from alloop.report.verdict import verdict
 from alloop.simulate.store import ResultStore
 
@@ -205,12 +205,29 @@ def render_report(run_dir: Path) -> Path:
 
     seeds = sorted(cycles["seed"].unique().tolist())
     found = verdict(cycles, runs, int(sum(pool_counts)) if pool_counts else None)
-    (run_dir / "verdict.txt").write_text("\n".join(found.lines()) + "\n", encoding="utf-8")
+    tree_table = levels.level_table(cycles, ceilings)
+    tree_lines = levels.level_lines(tree_table) if len(tree_table) else []
+    (run_dir / "verdict.txt").write_text("\n".join([*found.lines(), *tree_lines]) + "\n", encoding="utf-8")
+    tree_parts: list[str] = []
+    if tree_lines:
+        tree_table.to_csv(run_dir / "levels.csv", index=False)
+        tree_parts = [
+            "<h2>Per level of the category tree</h2>",
+            "<p class='note'>A parent's probability is the sum of its leaves'; the predicted category at "
+            "a level is the most probable node there. Hierarchical F1 (Kiritchenko et al. 2005) counts a "
+            "prediction's ancestors it shares with the true path, micro-averaged over items.</p>",
+            *(f"<p>{html.escape(line)}</p>" for line in tree_lines),
+            *(
+                _img(path, f"learning curve, {what}")
+                for what, path in levels.level_curves(cycles, ceilings, run_dir, title)
+            ),
+        ]
     parts = [
         f"<h1>alloop report</h1><p class='note'>{html.escape(title)}; seeds {html.escape(str(seeds))}; "
         f"rendered {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from <code>results.db</code>.</p>",
         "<h2>Verdict</h2>",
         *(f"<p>{html.escape(line)}</p>" for line in found.lines()),
+        *tree_parts,
         "<h2>Summary</h2>",
         _table(summary_table(summary)),
         "<p class='note'>AULC: area under the macro-F1 learning curve over the label axis, divided by "

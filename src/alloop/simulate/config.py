@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alloop.data.sources import DEFAULT_DATA
 from alloop.errors import AlloopError
@@ -22,6 +22,9 @@ from alloop.strategies import (
     get_strategy,
 )
 
+if TYPE_CHECKING:
+    from alloop.data.taxonomy import Taxonomy
+
 DEFAULT_QUERY_SIZE = 50
 DEFAULT_CYCLES = 20
 DEFAULT_SEEDS = 3
@@ -35,7 +38,14 @@ class RunConfig:
 
     data: str = DEFAULT_DATA
     text: tuple[str, ...] = ("title",)
-    label: str = "category"
+    label: tuple[str, ...] = ("category",)
+    """Label column; several name the levels of a category tree, top-down."""
+    label_sep: str | None = None
+    """Split one path column into levels on this separator."""
+    taxonomy: str | None = None
+    """A file declaring the category tree, one path per line."""
+    query_level: int | None = None
+    """The tree level that ``level-margin`` (and ``balanced-branch-margin``) score; top level when unset."""
     id_column: str | None = None
     test_size: float = 0.2
     balanced_test: bool = False
@@ -83,6 +93,8 @@ class RunConfig:
             raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
             raise AlloopError("no stopping criterion: give --cycles, --budget, --target-f1 or --stop")
+        if self.query_level is not None and self.query_level < 1:
+            raise AlloopError(f"--query-level must be 1 (the top level) or more, got {self.query_level}")
         if self.stop_set_size < 10:
             raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
         self.stopping()
@@ -98,10 +110,17 @@ class RunConfig:
             criteria.append(TargetF1(self.target_f1))
         return criteria + label_free(self.stop)
 
-    def strategy(self, name: str) -> Strategy:
-        """The strategy ``name``, behind the near-duplicate guard when asked for."""
+    def strategy(self, name: str, tree: Taxonomy | None = None) -> Strategy:
+        """The strategy ``name``, behind the near-duplicate guard when asked for; one that knows
+        the category tree gets ``tree`` and ``--query-level``."""
         threshold = self.near_duplicate_threshold
-        return get_strategy(name, threshold if self.no_near_duplicates else None, threshold=threshold)
+        return get_strategy(
+            name,
+            threshold if self.no_near_duplicates else None,
+            threshold=threshold,
+            tree=tree,
+            query_level=self.query_level,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -112,7 +131,9 @@ class RunConfig:
         model = dict(values.get("model", {}))
         model.setdefault("graph_weight", 0.0)  # recorded before label spreading: resume as it began
         values["model"] = ModelConfig(**model)
-        for key in ("text", "strategies", "stop"):
+        if isinstance(values.get("label"), str):  # recorded before category trees
+            values["label"] = (values["label"],)
+        for key in ("text", "strategies", "stop", "label"):
             if key in values:
                 values[key] = tuple(values[key])
         return cls(**values)

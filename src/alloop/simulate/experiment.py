@@ -52,6 +52,8 @@ def run_experiment(
         config.data,
         text_columns=config.text,
         label_column=config.label,
+        label_sep=config.label_sep,
+        taxonomy=config.taxonomy,
         id_column=config.id_column,
         test_size=config.test_size,
         balanced_test=config.balanced_test,
@@ -59,6 +61,11 @@ def run_experiment(
     )
     if not resume:  # refused here, nothing is created
         check_against_pool(config.initial, config.query_size, config.budget, len(data.pool_texts))
+        if config.query_level is not None and config.query_level > data.tree.depth:
+            raise AlloopError(
+                f"--query-level {config.query_level} is below the category tree, which has "
+                f"{data.tree.depth} level(s); name the levels with --label (repeated) or --label-sep"
+            )
     observer.loaded(data)
     make_classifier = classifier_factory(config.model, data.n_classes)
     out.mkdir(parents=True, exist_ok=True)

@@ -130,7 +130,8 @@ def full_pool_ceiling(
     """The same classifier trained once on the whole pool: the F1 the report compares to."""
     start = time.perf_counter()
     model = train_on_pool(make_classifier(seed), data.pool_texts, data.pool_texts, data.pool_labels)
-    scores = evaluate(data.test_labels, model.predict_proba(data.test_texts).argmax(1), data.classes)
+    proba = model.predict_proba(data.test_texts)
+    scores = evaluate(data.test_labels, proba.argmax(1), data.classes, proba, data.taxonomy)
     return scores, time.perf_counter() - start
 
 
@@ -147,7 +148,7 @@ def run_pair(
     seed = setup.seed
     learner = ActiveLearner(
         make_classifier(seed),
-        config.strategy(strategy),
+        config.strategy(strategy, data.taxonomy),
         data.pool_texts,
         pool_ids=data.pool_ids,
         oracle=SimulatedOracle(data.pool_ids, data.pool_labels),
@@ -159,6 +160,7 @@ def run_pair(
         seed=seed,
         stop_set=setup.stop_set,
         pool_subsample=config.pool_subsample,
+        taxonomy=data.taxonomy,
     )
     if point is None:
         results = learner.run(setup.initial)
@@ -207,6 +209,8 @@ def save_meta(store: ResultStore, config: RunConfig, data: TextDataset, out: Pat
     store.put("dataset", dataset)
     store.put("versions", versions)
     store.put("classes", data.classes)
+    if data.taxonomy is not None:
+        store.put("taxonomy", [list(p) for p in data.taxonomy.leaves])
     store.put("test_labels", data.test_labels.tolist())
     store.put("pool_class_counts", np.bincount(data.pool_labels, minlength=data.n_classes).tolist())
     record = {
@@ -226,6 +230,7 @@ def config_to_options(config: RunConfig) -> dict[str, Any]:
     values["strategy"] = list(values.pop("strategies"))
     values["text"] = list(values["text"])
     values["stop"] = list(values["stop"])
+    values["label"] = list(values["label"])
     values["id"] = values.pop("id_column")
     return {k.replace("_", "-"): v for k, v in values.items() if v is not None}
 

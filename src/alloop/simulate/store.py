@@ -60,6 +60,8 @@ class CycleRecord:
     uncertainty: float
     would_stop: str
     """JSON list of the label-free criteria that would have stopped here"""
+    tree_scores: str | None = None
+    """JSON object of the category tree's metrics (``loop.hierarchy``); NULL for flat data"""
 
     @classmethod
     def from_result(cls, r: CycleResult) -> CycleRecord:
@@ -78,6 +80,7 @@ class CycleRecord:
             kappa=r.kappa,
             uncertainty=r.uncertainty,
             would_stop=json.dumps(r.would_stop),
+            tree_scores=json.dumps(r.scores.tree) if r.scores.tree else None,
         )
 
     def values(self) -> list[Any]:
@@ -112,6 +115,18 @@ class ResumePoint:
     f1_history: list[float]
     kappa_history: list[float]
     stop_predictions: np.ndarray | None
+
+
+def expand_tree_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """The JSON ``tree_scores`` column as one column per metric (``macro_f1_level_1``, ...,
+    ``hier_f1``); dropped for flat data, whose cycles.csv stays as it was."""
+    if "tree_scores" not in frame:
+        return frame
+    column = frame.pop("tree_scores")
+    if column.isna().all():
+        return frame
+    extra = pd.DataFrame([json.loads(v) if isinstance(v, str) else {} for v in column], index=frame.index)
+    return pd.concat([frame, extra], axis=1)
 
 
 class ResultStore:
@@ -178,6 +193,8 @@ class ResultStore:
         return np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.int64)
 
     def save_ceiling(self, seed: int, n_labelled: int, scores: Scores, seconds: float) -> None:
+        if scores.tree:
+            self.put(f"ceiling_tree_{seed}", scores.tree)
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO ceilings VALUES (?, ?, ?, ?, ?)",
@@ -185,7 +202,13 @@ class ResultStore:
             )
 
     def ceilings(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM ceilings ORDER BY seed", self.db)
+        """Per seed the full-pool ceiling; with a category tree, its per-level metrics as columns."""
+        frame = pd.read_sql_query("SELECT * FROM ceilings ORDER BY seed", self.db)
+        tree = [self.get(f"ceiling_tree_{int(seed)}") for seed in frame["seed"]]
+        if any(tree):
+            extra = pd.DataFrame([t or {} for t in tree], index=frame.index)
+            frame = pd.concat([frame, extra], axis=1)
+        return frame
 
     def share_ceiling(self, seed: int) -> bool:
         """Store for ``seed`` the ceiling another seed already has (it took 0 s); False if none has."""
@@ -195,6 +218,9 @@ class ResultStore:
                 "ORDER BY seed LIMIT 1",
                 (seed,),
             )
+            first = self.db.execute("SELECT seed FROM ceilings ORDER BY seed LIMIT 1").fetchone()
+        if cursor.rowcount > 0 and first is not None and self.get(f"ceiling_tree_{first[0]}"):
+            self.put(f"ceiling_tree_{seed}", self.get(f"ceiling_tree_{first[0]}"))
         return cursor.rowcount > 0
 
     def has_ceiling(self, seed: int) -> bool:
@@ -277,7 +303,7 @@ class ResultStore:
         columns = ", ".join(["strategy", "seed", "cycle", *METRIC_COLUMNS])
         frame = pd.read_sql_query(f"SELECT {columns} FROM cycles ORDER BY seed, rowid", self.db)
         frame["stop_reason"] = frame["stop_reason"].fillna("")
-        return frame
+        return expand_tree_scores(frame)
 
     def queried(self) -> pd.DataFrame:
         return pd.read_sql_query(

@@ -7,15 +7,21 @@ row indices, most useful first.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alloop.errors import AlloopError
-from alloop.strategies import balanced, diversity, uncertainty
+from alloop.strategies import balanced, diversity, tree, uncertainty
 from alloop.strategies.dedupe import NEAR_DUPLICATE_THRESHOLD, without_near_duplicates
 from alloop.strategies.selection import check_k, top_k
+
+if TYPE_CHECKING:
+    from alloop.data.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class Strategy:
     needs_proba: bool = True
     needs_embeddings: bool = False
     description: str = ""
+    knows_tree: bool = False
+    """Its ``select`` takes ``tree=`` and ``level=`` keywords (``get_strategy`` binds them)."""
 
     def __call__(
         self,
@@ -94,6 +102,24 @@ STRATEGIES: dict[str, Strategy] = {
             description="smallest margin, the predicted classes taking turns",
         ),
         Strategy(
+            "level-margin",
+            tree.level_margin,
+            knows_tree=True,
+            description="smallest margin between categories at --query-level (the top level by default)",
+        ),
+        Strategy(
+            "top-down-margin",
+            tree.top_down_margin,
+            knows_tree=True,
+            description="uncertain top-level categories first, then uncertain leaves within confident ones",
+        ),
+        Strategy(
+            "balanced-branch-margin",
+            tree.balanced_branch_margin,
+            knows_tree=True,
+            description="smallest leaf margin, the predicted top-level categories taking turns",
+        ),
+        Strategy(
             "balanced-cluster-margin",
             balanced.balanced_cluster_margin,
             needs_embeddings=True,
@@ -114,20 +140,34 @@ def check_threshold(threshold: float) -> float:
 
 
 def get_strategy(
-    name: str, near_duplicates: float | None = None, *, threshold: float = NEAR_DUPLICATE_THRESHOLD
+    name: str,
+    near_duplicates: float | None = None,
+    *,
+    threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    tree: Taxonomy | None = None,
+    query_level: int | None = None,
 ) -> Strategy:
     """The strategy called ``name``. ``near_duplicates`` (a cosine threshold) wraps it in the
     near-duplicate guard (``--no-near-duplicates``); ``NAME+dedup`` wraps it too, at
-    ``near_duplicates`` when given, else at ``threshold`` (``--near-duplicate-threshold``)."""
+    ``near_duplicates`` when given, else at ``threshold`` (``--near-duplicate-threshold``). A
+    strategy that knows the category tree gets ``tree`` and ``query_level`` bound here."""
     if name.endswith(DEDUP_SUFFIX):  # e.g. margin+dedup: the guard for this strategy alone
         base = name.removesuffix(DEDUP_SUFFIX)
-        return get_strategy(base, near_duplicates if near_duplicates is not None else threshold)
+        return get_strategy(
+            base,
+            near_duplicates if near_duplicates is not None else threshold,
+            tree=tree,
+            query_level=query_level,
+        )
     try:
         strategy = STRATEGIES[name]
     except KeyError:
         raise AlloopError(
             f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)} (or NAME{DEDUP_SUFFIX})"
         ) from None
+    if strategy.knows_tree and (tree is not None or query_level is not None):
+        bound = functools.partial(strategy.select, tree=tree, level=query_level or 1)
+        strategy = dataclasses.replace(strategy, select=bound)
     if near_duplicates is None:
         return strategy
     return without_near_duplicates(strategy, check_threshold(near_duplicates))

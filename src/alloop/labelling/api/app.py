@@ -34,6 +34,7 @@ STATIC = (
     "suggest.js",
     "chart.js",
     "similar.js",
+    "tree.js",
 )
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
@@ -134,6 +135,7 @@ def create_app(service: LabelService) -> FastAPI:
             "annotator": who.name,
             "role": who.role,
             "labels": list(config.labels),
+            "tree": service.tree is not None,
             "query_size": config.query_size,
         }
 

@@ -43,6 +43,9 @@ class Snapshot:
     seconds: float = 0.0
     suggestions: Suggestions | None = None
     """this model's predicted label per unlabelled item (None: no model, or ``--suggest off``)"""
+    reopened: frozenset[int] = frozenset()
+    """items whose final label was partial (a tree's inner node) when this model trained: ranked
+    again for their leaf, and handed out again from this queue, even to who answered them"""
     similar: dict[int, tuple[int, ...]] = field(default_factory=dict)
     """near-duplicates of each queued item among the unlabelled ones, most similar first: the page
     offers to give them the same label (empty without a model that embeds)"""
@@ -82,14 +85,18 @@ def pick(
     available: Callable[[int], bool],
     unlabelled: Callable[[int], bool],
     queue_source: str,
+    open_in_queue: Callable[[int], bool] | None = None,
 ) -> Pick | None:
     """The next item for one annotator. ``available`` says the item is neither held by another
-    annotator nor already answered by this one; ``unlabelled`` that no one has labelled it."""
+    annotator nor already answered by this one; ``unlabelled`` that no one has labelled it;
+    ``open_in_queue`` (default ``unlabelled``) which queued items may still be handed out (a
+    partially labelled item, re-queued for its leaf)."""
+    open_in_queue = open_in_queue or unlabelled
     for pos in needs_another:
         if available(pos):
             return Pick(pos, "overlap")
     for i, pos in enumerate(queue):
-        if unlabelled(pos) and available(pos):
+        if open_in_queue(pos) and available(pos):
             return Pick(pos, queue_source, i)
     for pos in fallback:
         if unlabelled(pos) and available(pos):

@@ -23,6 +23,7 @@ from alloop.labelling.domain.queue import Snapshot, in_overlap, permutation, pic
 from alloop.labelling.domain.review import annotator_view, describe, review_queue, with_decisions
 from alloop.labelling.domain.tally import PersonCounts, Tally
 from alloop.labelling.domain.trainer import Trainer, stored_progress
+from alloop.labelling.domain.tree import LabelTree, partial_counts
 from alloop.labelling.storage.store import Annotator, Items, LabelRow, LabelStore, now_iso
 
 LEASE_SECONDS = 20 * 60
@@ -57,6 +58,8 @@ class LabelService:
         self.items = items
         self.position = {item_id: pos for pos, item_id in enumerate(items.ids)}
         self.label_set = frozenset(config.labels)
+        self.tree = LabelTree.of(config.labels)
+        """the category tree of a label set of paths (None: flat); its inner nodes are partial labels"""
         self.overlap = np.array([in_overlap(i, config.seed, config.overlap) for i in items.ids], dtype=bool)
         self.fallback = permutation(len(items), config.seed)
         self._fallback_rank = np.argsort(self.fallback)
@@ -134,13 +137,19 @@ class LabelService:
             ):
                 self._fallback_from += 1
             snapshot = self._snapshot
+            reopened = snapshot.reopened  # partially labelled: handed out again for the leaf
+
+            def still_open(p: int) -> bool:
+                return tally.n_labels(p) == 0 or (p in reopened and tally.n_class_labels(p) == 0)
+
             chosen = pick(
                 needs_another=tally.needs_another,
                 queue=snapshot.queue,
                 fallback=self.fallback[self._fallback_from :],
-                available=lambda p: p not in mine and p not in taken,
+                available=lambda p: p not in taken and (p not in mine or p in reopened),
                 unlabelled=lambda p: tally.n_labels(p) == 0,
                 queue_source=snapshot.source,
+                open_in_queue=still_open if reopened else None,
             )
             if chosen is None:
                 return None
@@ -178,7 +187,18 @@ class LabelService:
         }
         if suggestion is not None:
             item["suggestion"] = {"label": suggestion[0], "p": suggestion[1]}
+        if self.tree is not None:
+            item.update(self._tree_fields(pos))
         return item
+
+    def _tree_fields(self, pos: int) -> dict[str, Any]:
+        """A tree page's extras: the model's top paths, and the partial label the item already has
+        (the page starts browsing there)."""
+        assert self.tree is not None
+        suggestions = self._snapshot.suggestions
+        top = suggestions.top_at(pos, self.config.labels) if self.config.suggest and suggestions else []
+        vote = self.tally.vote(pos).label
+        return {"top": top, "partial": vote if self.tree.is_partial(vote) else None}
 
     def _with_similar(
         self, item: dict[str, Any], pos: int, annotator: Annotator, since: float
@@ -206,10 +226,8 @@ class LabelService:
             raise NotFoundError(f"unknown item_id {shorten(answer.item_id)}")
         if sum([answer.label is not None, answer.skip, answer.unsure]) != 1:
             raise AlloopError('send exactly one of "label", "skip": true or "unsure": true')
-        if answer.label is not None and answer.label not in self.label_set:
-            raise AlloopError(
-                f"label {answer.label!r} is not in the label set: {', '.join(self.config.labels)}"
-            )
+        if answer.label is not None and not self.accepts(answer.label):
+            raise AlloopError(f"label {shorten(answer.label)} is not in the label set: {self._known()}")
         status = "skip" if answer.skip else "unsure" if answer.unsure else "label"
         with self._lock:
             holder = self.store.active_assignments(time.time() - LEASE_SECONDS).get(pos)
@@ -263,6 +281,16 @@ class LabelService:
             self._record(row.pos, annotator.id, row)
             applied.append(item_id)
         return applied
+
+    def accepts(self, label: str) -> bool:
+        """A class of the label set, or in a tree a category above the leaves (a partial label)."""
+        return label in self.label_set or (self.tree is not None and self.tree.accepts(label))
+
+    def _known(self, limit: int = 20) -> str:
+        labels = self.config.labels
+        more = f" ... ({len(labels):,} in all)" if len(labels) > limit else ""
+        tree = " or a category above them (a partial label)" if self.tree is not None else ""
+        return ", ".join(labels[:limit]) + more + tree
 
     def _shown_with(self, pos: int, annotator: Annotator) -> tuple[str | None, float | None]:
         """The suggestion to store with an answer: the one recorded at hand-out (never what the
@@ -324,9 +352,8 @@ class LabelService:
         pos = self.position.get(item_id)
         if pos is None:
             raise AlloopError(f"unknown item_id {shorten(item_id)}")
-        if label not in self.label_set:
-            known = ", ".join(self.config.labels)
-            raise AlloopError(f"label {shorten(label)} is not in the label set: {known}")
+        if not self.accepts(label):
+            raise AlloopError(f"label {shorten(label)} is not in the label set: {self._known()}")
         with self._lock:
             queue = review_queue(self.tally.contested_rows(), self.tally.adjudications)
             if all(item.pos != pos for item in queue):
@@ -394,6 +421,27 @@ class LabelService:
         return with_decisions(result, self.tally.adjudications, self.position)
 
 
+def class_counts(service: LabelService) -> dict[str, Any]:
+    """Final labels per class and the classes with none. A tree sends only the classes that have
+    labels, the partial labels per node and a count of the classes with none: the page groups
+    them by branch (a list of 1,000 names helps nobody)."""
+    labels, counts, tree = service.config.labels, service.tally.per_class, service.tree
+    if tree is None:
+        return {
+            "per_class": {label: counts.get(label, 0) for label in labels},
+            "missing_classes": [label for label in labels if not counts.get(label, 0)],
+        }
+    per_class = {label: counts[label] for label in labels if counts.get(label, 0)}
+    partial = partial_counts(counts, tree)
+    return {
+        "per_class": per_class,
+        "n_missing_classes": len(labels) - len(per_class),
+        "partial": partial,
+        "partial_labels": sum(partial.values()),
+        "branches": tree.summary(per_class, partial),
+    }
+
+
 def summarise(service: LabelService, names: dict[int, str], you: Annotator | None) -> dict[str, Any]:
     """The numbers the page, ``GET /api/stats`` and ``alloop label-stats`` show, read from the
     service's tally: their cost does not grow with the number of labels."""
@@ -422,8 +470,7 @@ def summarise(service: LabelService, names: dict[int, str], you: Annotator | Non
         "skips": tally.totals["skip"],
         "unsure": tally.totals["unsure"],
         "ties": tally.ties,
-        "per_class": {label: tally.per_class.get(label, 0) for label in config.labels},
-        "missing_classes": [label for label in config.labels if not tally.per_class.get(label, 0)],
+        **class_counts(service),
         "queue": sum(tally.n_labels(p) == 0 and p not in held for p in snapshot.queue),
         "you": (
             {"name": you.name, "labels": tally.people[you.id].labels if you.id in tally.people else 0}

@@ -19,6 +19,8 @@ from alloop.loop.scoring import predict_in_chunks
 from alloop.models import Classifier
 
 SWITCH = {"on": True, "off": False}
+TOP = 3
+"""classes offered per item on a tree's page (keys 1-3)"""
 
 
 def parse_switch(value: str, option: str = "--suggest") -> bool:
@@ -35,6 +37,9 @@ class Suggestions:
 
     label: np.ndarray
     p: np.ndarray
+    top: np.ndarray | None = None
+    """(n_items, TOP) class codes, most probable first (-1: none): a tree page's top paths"""
+    top_p: np.ndarray | None = None
 
     @classmethod
     def from_query(cls, n_items: int, scored: Query) -> Suggestions | None:
@@ -45,7 +50,17 @@ class Suggestions:
         p = np.full(n_items, np.nan, dtype=np.float32)
         label[scored.scored] = np.argmax(scored.proba, axis=1)
         p[scored.scored] = np.max(scored.proba, axis=1)
-        return cls(label, p)
+        k = min(TOP, scored.proba.shape[1])
+        best = np.argpartition(-scored.proba, k - 1, axis=1)[:, :k] if k < scored.proba.shape[1] else None
+        if best is None:
+            best = np.broadcast_to(np.arange(k), (len(scored.proba), k))
+        order = np.argsort(-np.take_along_axis(scored.proba, best, axis=1), axis=1, kind="stable")
+        best = np.take_along_axis(best, order, axis=1)
+        top = np.full((n_items, k), -1, dtype=np.int32)
+        top_p = np.zeros((n_items, k), dtype=np.float32)
+        top[scored.scored] = best
+        top_p[scored.scored] = np.take_along_axis(scored.proba, best, axis=1)
+        return cls(label, p, top, top_p)
 
     def at(self, pos: int, labels: Sequence[str]) -> tuple[str, float] | None:
         """``(label, p)`` for ``pos``, or None when the model has no suggestion for it."""
@@ -53,6 +68,15 @@ class Suggestions:
         if code < 0:
             return None
         return labels[code], round(float(self.p[pos]), 4)
+
+    def top_at(self, pos: int, labels: Sequence[str]) -> list[dict[str, object]]:
+        """The model's ``TOP`` most probable classes for ``pos`` as ``{"label", "p"}``, best first."""
+        if self.top is None or self.top_p is None or self.top[pos, 0] < 0:
+            return []
+        return [
+            {"label": labels[int(c)], "p": round(float(q), 4)}
+            for c, q in zip(self.top[pos], self.top_p[pos], strict=True)
+        ]
 
     def __len__(self) -> int:
         return int(np.count_nonzero(self.label >= 0))

@@ -54,6 +54,8 @@ class Tally:
         self._answers: dict[int, dict[int, LabelRow]] = defaultdict(dict)
         self._mine: dict[int, set[int]] = defaultdict(set)
         self._labels_on: Counter[int] = Counter()
+        self._classes_on: Counter[int] = Counter()
+        """class answers that are a class of the label set, not a partial label (a tree's inner node)"""
         self.people: dict[int, PersonCounts] = defaultdict(PersonCounts)
         self.totals: Counter[str] = Counter()
         """answers by status: label, skip, unsure"""
@@ -79,6 +81,10 @@ class Tally:
     def n_labels(self, pos: int) -> int:
         """Class answers (not skips or unsures) on ``pos``."""
         return self._labels_on.get(pos, 0)
+
+    def n_class_labels(self, pos: int) -> int:
+        """Answers on ``pos`` that name a class; ``n_labels`` less the partial labels."""
+        return self._classes_on.get(pos, 0)
 
     def answered_by(self, annotator: int) -> set[int]:
         """Items this annotator answered in any way (the live set: do not keep it across calls)."""
@@ -163,6 +169,10 @@ class Tally:
             self._labels_on[row.pos] += sign
             if self._labels_on[row.pos] == 0:
                 del self._labels_on[row.pos]
+            if row.label in self.label_set:
+                self._classes_on[row.pos] += sign
+                if self._classes_on[row.pos] == 0:
+                    del self._classes_on[row.pos]
             truth = self.gold[row.pos]
             if truth in self.label_set:
                 person.gold_scored += sign

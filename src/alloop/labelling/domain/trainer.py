@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from alloop.labelling.config import LabelConfig
 from alloop.labelling.domain.final import final_labels
 from alloop.labelling.domain.queue import Estimate, Snapshot, permutation, queue_length
 from alloop.labelling.domain.suggest import Suggestions, pool_predictions
+from alloop.labelling.domain.tree import LabelTree
 from alloop.labelling.storage.store import Items, LabelStore
 from alloop.loop.evaluation import evaluate
 from alloop.loop.initial import (
@@ -31,6 +32,7 @@ from alloop.loop.initial import (
     kmeans_representatives,
     label_name_representatives,
 )
+from alloop.loop.partial import resolve_partial
 from alloop.loop.query import Query, check_strategy, query
 from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder, Precomputes, SlowToFit, classifier_factory, has_text_encoder
@@ -89,22 +91,56 @@ class TrainingSet:
     labels: np.ndarray
     """class codes into the project's label set"""
     unlabelled: np.ndarray
-    """positions no one has given a class yet"""
+    """positions no one has given a class yet (partially labelled ones included: they still need
+    their leaf, so the model ranks them again)"""
+    partial_positions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """items whose final label is a category above the leaves (a tree's partial label)"""
+    partial_leaves: tuple[tuple[int, ...], ...] = ()
+    """for each of them, the class codes under its category"""
+
+    @property
+    def n_trained(self) -> int:
+        return len(self.labels) + len(self.partial_positions)
 
 
 def training_set(store: LabelStore, n_items: int, label_set: tuple[str, ...]) -> TrainingSet:
-    """Final labels (a reviewer's, else the majority; ties left out until reviewed) and the
-    positions no one has given a class yet."""
+    """Final labels (a reviewer's, else the majority; ties left out until reviewed), the partial
+    ones of a tree apart, and the positions no one has given a class yet."""
     code = {label: i for i, label in enumerate(label_set)}
     final = final_labels(store.label_rows(), store.adjudications())
     chosen = sorted(p for p, v in final.items() if v.label in code)
+    tree = LabelTree.of(label_set)
+    partial = sorted(p for p, v in final.items() if tree is not None and tree.is_partial(v.label))
     labelled = np.zeros(n_items, dtype=bool)
     labelled[[p for p, f in final.items() if f.n_labels or f.decided_by == "adjudication"]] = True
+    labelled[partial] = False
     return TrainingSet(
         positions=np.array(chosen, dtype=np.int64),
         labels=np.array([code[final[p].label] for p in chosen], dtype=np.int64),  # type: ignore[index]
         unlabelled=np.flatnonzero(~labelled).astype(np.int64),
+        partial_positions=np.array(partial, dtype=np.int64),
+        partial_leaves=tuple(tree.leaves_under(final[p].label) for p in partial) if tree else (),  # type: ignore[arg-type]
     )
+
+
+def train_with_partial(
+    classifier: Callable[[], Classifier],
+    pool_texts: list[str],
+    data: TrainingSet,
+    guide: Classifier | None = None,
+) -> Classifier:
+    """A classifier trained on the full labels and the partial ones, each partial label given the
+    leaf under its category that ``guide`` (by default a model of the full labels alone) finds
+    most probable (``alloop.loop.partial``)."""
+    texts = [pool_texts[p] for p in data.positions]
+    if not len(data.partial_positions):
+        return train_on_pool(classifier(), pool_texts, texts, data.labels)
+    if guide is None:
+        guide = train_on_pool(classifier(), pool_texts, texts, data.labels)
+    partial_texts = [pool_texts[p] for p in data.partial_positions]
+    leaves = resolve_partial(guide.predict_proba(partial_texts), data.partial_leaves)
+    labels = np.concatenate([data.labels, leaves])
+    return train_on_pool(classifier(), pool_texts, texts + partial_texts, labels)
 
 
 def fit_model(
@@ -120,8 +156,7 @@ def fit_model(
     if len(data.labels) == 0:
         raise EmptyPoolError("the project has no labels yet; label some items first")
     factory = factory or classifier_factory(config.model, len(config.labels))
-    texts = [items.texts[p] for p in data.positions]
-    model = train_on_pool(factory(config.seed), items.texts, texts, data.labels)
+    model = train_with_partial(lambda: factory(config.seed), items.texts, data)
     return model, data
 
 
@@ -161,6 +196,8 @@ class Trainer:
         """models trained so far, in this project's life: the version shown with each queue"""
         self.last_seconds = 0.0
         self._factory: Callable[[int], Classifier] | None = None
+        self._last_model: Classifier | None = None
+        """the previous round's model: it picks the leaf of each partial label for the next fit"""
         self._embeddings: np.ndarray | None = None
         self._name_similarity: np.ndarray | None = None
         """label-names cold start: (n_items, n_classes) similarity of item texts to class names"""
@@ -274,11 +311,11 @@ class Trainer:
         rng = np.random.default_rng([config.seed, self.rounds])
         if len(np.unique(data.labels)) < 2:
             queue, source = self._cold_start(data, k)
-            snapshot = Snapshot(tuple(int(p) for p in queue), source, self.version, len(data.labels))
+            snapshot = Snapshot(tuple(int(p) for p in queue), source, self.version, data.n_trained)
         else:
-            model = train_on_pool(
-                self._factory(config.seed), texts, [texts[p] for p in data.positions], data.labels
-            )
+            factory = self._factory
+            model = train_with_partial(lambda: factory(config.seed), texts, data, self._last_model)
+            self._last_model = model
             self.phase = "ranking the pool"
             ranked = query(
                 model,
@@ -305,10 +342,11 @@ class Trainer:
                 tuple(int(p) for p in ranked.positions),
                 config.strategy,
                 self.version,
-                len(data.labels),
+                data.n_trained,
                 estimate,
                 suggestions=suggestions,
                 similar=similar,
+                reopened=frozenset(int(p) for p in data.partial_positions),
             )
         self.rounds += 1
         self.store.put_meta(  # before publishing: a version shown is never shown again after a crash

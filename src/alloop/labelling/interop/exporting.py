@@ -21,10 +21,12 @@ import pandas as pd
 from alloop.checks import check_output_dir, check_output_file, table_format
 from alloop.data.prepare import build_texts, check_columns
 from alloop.data.sources import read_splits
+from alloop.data.taxonomy import DISPLAY_SEP, split_path
 from alloop.errors import AlloopError
 from alloop.labelling.config import LabelConfig
 from alloop.labelling.domain.final import Final, final_labels
 from alloop.labelling.domain.trainer import training_set
+from alloop.labelling.domain.tree import LabelTree
 from alloop.labelling.interop import label_studio
 from alloop.labelling.storage.saved_model import (
     ProjectModel,
@@ -102,7 +104,24 @@ def export_frame(
         "n_labels",
         *(["gold"] if config.gold else []),
     ]
-    return pd.DataFrame.from_records(records, columns=columns if not records else None)
+    frame = pd.DataFrame.from_records(records, columns=columns if not records else None)
+    return with_levels(frame, config)
+
+
+def with_levels(frame: pd.DataFrame, config: LabelConfig) -> pd.DataFrame:
+    """A tree project's table gains, after ``final_label`` (the full path), one column per level
+    (``final_label_level_1`` top-down; empty below where a path ends) and ``partial`` (the final
+    label stops above the leaves)."""
+    tree = LabelTree.of(config.labels)
+    if tree is None:
+        return frame
+    paths = [split_path(v, DISPLAY_SEP) if isinstance(v, str) else () for v in frame["final_label"]]
+    at = list(frame.columns).index("final_label") + 1
+    for level in range(1, tree.taxonomy.depth + 1):
+        values = [p[level - 1] if len(p) >= level else None for p in paths]
+        frame.insert(at + level - 1, f"final_label_level_{level}", values)
+    frame.insert(at + tree.taxonomy.depth, "partial", [tree.is_partial(v) for v in frame["final_label"]])
+    return frame
 
 
 def _name(names: dict[int, str], annotator: int | None) -> str | None:
@@ -199,7 +218,8 @@ def export_project(project: Path, out: Path, fmt: str | None) -> ExportResult:
             return ExportResult(n, fmt, [out])
         notes: list[str] = []
         predictions, version = _saved_predictions(project, config, store, items, notes)
-        tasks = label_studio.tasks(items, rows, adjudications, finals, names, predictions, version)
+        tree = LabelTree.of(config.labels) is not None
+        tasks = label_studio.tasks(items, rows, adjudications, finals, names, predictions, version, tree)
     finally:
         store.close()
     _write_text(out, json.dumps(tasks, ensure_ascii=False, indent=1))
@@ -249,14 +269,16 @@ def write_hf(
     import datasets
 
     code = {label: i for i, label in enumerate(config.labels)}
-    chosen = [pos for pos, f in finals.items() if f.label in code]
+    tree = LabelTree.of(config.labels)
+    kept = set(code) | (tree.partial_nodes if tree is not None else set())
+    chosen = [pos for pos, f in finals.items() if f.label in kept]
     answers: dict[int, list[LabelRow]] = {}
     for row in rows:
         answers.setdefault(row.pos, []).append(row)
     columns: dict[str, list[object]] = {
         "item_id": [items.ids[p] for p in chosen],
         "text": [items.texts[p] for p in chosen],
-        "label": [code[finals[p].label] for p in chosen],  # type: ignore[index]
+        "label": [code.get(finals[p].label, -1) for p in chosen],  # type: ignore[arg-type]
         "decided_by": [finals[p].decided_by for p in chosen],
         "reviewer": [
             names.get(finals[p].reviewer) if finals[p].reviewer is not None else None for p in chosen
@@ -276,6 +298,15 @@ def write_hf(
     if config.gold:
         columns["gold"] = [items.gold[p] for p in chosen]
         features["gold"] = datasets.Value("string")
+    if tree is not None:  # the path, whole and per level; a partial label has label -1 (no leaf)
+        paths = [split_path(finals[p].label or "", DISPLAY_SEP) for p in chosen]
+        columns["label_path"] = [finals[p].label for p in chosen]
+        features["label_path"] = datasets.Value("string")
+        for level in range(1, tree.taxonomy.depth + 1):
+            columns[f"label_level_{level}"] = [q[level - 1] if len(q) >= level else None for q in paths]
+            features[f"label_level_{level}"] = datasets.Value("string")
+        columns["partial"] = [tree.is_partial(finals[p].label) for p in chosen]
+        features["partial"] = datasets.Value("bool")
     dataset = datasets.Dataset.from_dict(columns, features=datasets.Features(features))
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

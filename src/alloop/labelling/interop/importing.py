@@ -1,5 +1,8 @@
 """``alloop import-labels``: seed a project with labels people already have.
 
+In a project whose labels are category paths, a label is a path (levels joined with `` > ``), a
+leaf's or, for a partial label, a category's above the leaves.
+
 A table (CSV, Parquet, JSONL) with an id column and a label column, or a Label Studio JSON
 export (the label of each task read from its annotations). Every row is checked first; one bad
 row refuses the whole file, each bad row named with its reason, and nothing is written. A good
@@ -20,7 +23,9 @@ import pandas as pd
 
 from alloop.checks import check_input_file
 from alloop.data.sources import read_splits
+from alloop.data.taxonomy import DISPLAY_SEP, split_path
 from alloop.errors import AlloopError, NotFoundError
+from alloop.labelling.domain.tree import LabelTree
 from alloop.labelling.interop import label_studio
 from alloop.labelling.storage.store import LabelStore, check_annotator_name, hash_token, now_iso
 
@@ -124,7 +129,9 @@ def validate(rows: list[Row], ids: list[str], labels: tuple[str, ...]) -> tuple[
     label outside the label set, an empty id or label, an id given twice with different labels.
     The same id twice with the same label is one label."""
     position = {item_id: pos for pos, item_id in enumerate(ids)}
-    label_set = set(labels)
+    tree = LabelTree.of(labels)
+    label_set = set(labels) | (tree.partial_nodes if tree is not None else set())
+    """a tree also takes a category above the leaves: a partial label"""
     folded = {label.casefold(): label for label in labels}
     chosen: dict[int, str] = {}
     first_seen: dict[int, str] = {}
@@ -134,6 +141,8 @@ def validate(rows: list[Row], ids: list[str], labels: tuple[str, ...]) -> tuple[
             bad.append(f"{row.where}: {row.problem}")
             continue
         item_id, label = _text(row.item_id, strip=False), _text(row.label)
+        if tree is not None and label is not None:  # "A>B", "A > B " and "A > B" are one path
+            label = DISPLAY_SEP.join(split_path(label, DISPLAY_SEP))
         if item_id is None:
             bad.append(f"{row.where}: empty id")
             continue

@@ -33,16 +33,60 @@ TO_NAME = "text"
 """The ``name`` of the Text object tag, reading ``$text`` from each task's data."""
 ID_KEY = "item_id"
 """The key of ``data`` that holds the item's id: what ``--id`` names when importing it back."""
+PATH_SEP = " > "
+"""How a tree project writes a path (``alloop.data.taxonomy.DISPLAY_SEP``)."""
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def choice(label: str) -> list[dict[str, Any]]:
-    """One answer as a ``result`` list: the chosen class of the Choices control."""
+def choice(label: str, tree: bool = False) -> list[dict[str, Any]]:
+    """One answer as a ``result`` list: the chosen class of the Choices control, or for a category
+    tree the chosen node of the Taxonomy control, as its path from the top (Label Studio's
+    ``{"taxonomy": [[level 1, level 2, ...]]}``; a partial label is a shorter path)."""
+    if tree:
+        path = label.split(PATH_SEP)
+        value: dict[str, Any] = {"taxonomy": [path]}
+        return [{"from_name": FROM_NAME, "to_name": TO_NAME, "type": "taxonomy", "value": value}]
     return [{"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices", "value": {"choices": [label]}}]
 
 
+def taxonomy_config(labels: Sequence[str]) -> str:
+    """The labelling config of a tree project: a ``<Taxonomy>`` of nested ``<Choice>`` tags (any
+    node may be chosen, so a partial label moves too; the full path is shown)."""
+    root: dict[str, dict] = {}
+    for label in labels:
+        node = root
+        for name in label.split(PATH_SEP):
+            node = node.setdefault(name, {})
+    lines: list[str] = []
+
+    def emit(children: dict[str, dict], indent: int) -> None:
+        for name, below in children.items():
+            pad = " " * indent
+            if below:
+                lines.append(f"{pad}<Choice value={quoteattr(name)}>")
+                emit(below, indent + 2)
+                lines.append(f"{pad}</Choice>")
+            else:
+                lines.append(f"{pad}<Choice value={quoteattr(name)}/>")
+
+    emit(root, 4)
+    body = "\n".join(lines)
+    return (
+        "<View>\n"
+        f'  <Text name="{TO_NAME}" value="${TO_NAME}"/>\n'
+        f'  <Taxonomy name="{FROM_NAME}" toName="{TO_NAME}" showFullPath="true" pathSeparator="{PATH_SEP}" '
+        'maxUsages="1">\n'
+        f"{body}\n"
+        "  </Taxonomy>\n"
+        "</View>\n"
+    )
+
+
 def label_config(labels: Sequence[str]) -> str:
-    """The labelling config (XML) for the exported tasks: the text and one single choice."""
+    """The labelling config (XML) for the exported tasks: the text and one single choice, or the
+    Taxonomy of a tree project (labels that are paths)."""
+    if any(PATH_SEP in label for label in labels):
+        return taxonomy_config(labels)
     choices = "\n".join(f"    <Choice value={quoteattr(label)}/>" for label in labels)
     return (
         "<View>\n"
@@ -62,6 +106,7 @@ def tasks(
     names: dict[int, str],
     predictions: dict[int, tuple[str, float]] | None = None,
     model_version: str = "",
+    tree: bool = False,
 ) -> list[dict[str, Any]]:
     """One task per item, in item order (unlabelled items too: a team goes on labelling them in
     Label Studio, with the model's prediction as a pre-annotation). Each annotator's class answer
@@ -73,13 +118,13 @@ def tasks(
     out = []
     for pos in range(len(items)):
         answers = sorted(by_item.get(pos, []), key=lambda r: r.seq)
-        annotations = [_annotation(r, names) for r in answers if r.status in ("label", "skip")]
+        annotations = [_annotation(r, names, tree) for r in answers if r.status in ("label", "skip")]
         decided = adjudications.get(pos)
         if decided is not None:
             reviewer = names.get(decided.reviewer, "")
             annotations.append(
                 {
-                    "result": choice(decided.label),
+                    "result": choice(decided.label, tree),
                     "ground_truth": True,
                     "was_cancelled": False,
                     "created_at": decided.decided_at,
@@ -103,16 +148,20 @@ def tasks(
         if predictions is not None and pos in predictions:
             label, score = predictions[pos]
             task["predictions"].append(
-                {"model_version": model_version, "score": round(float(score), 6), "result": choice(label)}
+                {
+                    "model_version": model_version,
+                    "score": round(float(score), 6),
+                    "result": choice(label, tree),
+                }
             )
         out.append(task)
     return out
 
 
-def _annotation(row: LabelRow, names: dict[int, str]) -> dict[str, Any]:
+def _annotation(row: LabelRow, names: dict[int, str], tree: bool = False) -> dict[str, Any]:
     skipped = row.status == "skip"
     return {
-        "result": [] if skipped or row.label is None else choice(row.label),
+        "result": [] if skipped or row.label is None else choice(row.label, tree),
         "ground_truth": False,
         "was_cancelled": skipped,
         "created_at": row.created_at,
@@ -185,16 +234,22 @@ def _choices(result: object, from_name: str) -> tuple[list[str], str | None]:
     found: list[str] = []
     others: set[str] = set()
     for region in result:
-        if not isinstance(region, dict) or region.get("type") != "choices":
+        kind = region.get("type") if isinstance(region, dict) else None
+        if kind not in ("choices", "taxonomy"):
             continue
         if region.get("from_name") != from_name:
             others.add(str(region.get("from_name")))
             continue
         value = region.get("value")
-        chosen = value.get("choices") if isinstance(value, dict) else None
+        chosen = value.get(kind) if isinstance(value, dict) else None
         if not isinstance(chosen, list):
-            return [], "a choices result without value.choices"
-        found.extend(str(c) for c in chosen)
+            return [], f"a {kind} result without value.{kind}"
+        if kind == "taxonomy":  # each choice is a path from the top: a list of names
+            if not all(isinstance(path, list) and path for path in chosen):
+                return [], "a taxonomy result whose value.taxonomy is not a list of paths"
+            found.extend(PATH_SEP.join(str(name) for name in path) for path in chosen)
+        else:
+            found.extend(str(c) for c in chosen)
     if not found and others:
         return [], f"no choices named {from_name!r} (found {', '.join(sorted(others))}); pass --label NAME"
     return found, None

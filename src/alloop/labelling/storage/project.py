@@ -9,6 +9,7 @@ import pandas as pd
 
 from alloop.data.prepare import build_texts, check_columns, join_value
 from alloop.data.sources import read_splits
+from alloop.data.taxonomy import display, paths_from_levels, split_path, taxonomy_from_data
 from alloop.errors import AlloopError
 from alloop.labelling.config import LabelConfig
 from alloop.labelling.storage.shown import read_shown, sync_shown
@@ -20,7 +21,7 @@ def read_items(config: LabelConfig) -> tuple[Items, list[str]]:
     out: people label). Rows with an empty text are dropped, and counted in the notes."""
     splits = read_splits(config.data)
     frame = pd.concat(list(splits.values()), ignore_index=True)
-    extra = [c for c in (config.gold, config.id_column) if c]
+    extra = [c for c in (config.gold, *config.gold_levels, config.id_column) if c]
     check_columns(frame, [*config.text, *extra], config.data)
     texts = build_texts(frame, config.text)
     if config.id_column:
@@ -34,7 +35,7 @@ def read_items(config: LabelConfig) -> tuple[Items, list[str]]:
     else:
         ids = [str(i) for i in range(len(frame))]
     columns = {c: [join_value(v) for v in frame[c].tolist()] for c in config.text}
-    gold_values = frame[config.gold].tolist() if config.gold else [None] * len(frame)
+    gold_values = gold_paths(frame, config) if config.gold else [None] * len(frame)
     keep = [i for i, t in enumerate(texts) if t]
     notes = []
     if len(keep) < len(texts):
@@ -59,6 +60,30 @@ def read_items(config: LabelConfig) -> tuple[Items, list[str]]:
     return items, notes
 
 
+def gold_paths(frame: pd.DataFrame, config: LabelConfig) -> list[object]:
+    """The gold column's values; for a category tree (``--label`` repeated, or a path column split
+    on ``--label-sep``) each row's path as a label string (`` > ``-joined), None where it has none."""
+    if not config.gold_levels and config.label_sep is None:
+        return frame[config.gold].tolist()
+    if config.label_sep is not None:
+        paths = [() if _missing(v) else split_path(str(v), config.label_sep) for v in frame[config.gold]]
+    else:
+        levels = [frame[c].tolist() for c in config.gold_levels]
+        paths = paths_from_levels(levels, list(range(len(frame))), config.gold_levels)
+    return [display(p) if p else None for p in paths]
+
+
+def labels_from_data(values: dict[str, Any]) -> tuple[str, ...]:
+    """The label set a category tree in the data forms: every distinct gold path's leaves."""
+    config = LabelConfig.from_json({**values, "labels": ("-", "--")})
+    frame = pd.concat(list(read_splits(config.data).values()), ignore_index=True)
+    check_columns(frame, [c for c in (config.gold, *config.gold_levels) if c], config.data)
+    paths = [split_path(v, " > ") for v in gold_paths(frame, config) if isinstance(v, str)]
+    if not paths:
+        raise AlloopError(f"no row of {config.data} has a category path in {', '.join(config.gold_levels)}")
+    return tuple(taxonomy_from_data(paths).names)
+
+
 def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, LabelConfig, Items]:
     """Resume ``project`` (options given again must agree with its data) or create it from
     ``given`` (which then needs ``data`` and ``labels``). A refused start creates nothing."""
@@ -79,6 +104,8 @@ def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, Labe
     try:  # a new project (label.db may exist already, holding annotators only)
         if given.get("data") is None:
             raise AlloopError(f"{project} is not a labelling project yet; pass --data FILE to create it")
+        if given.get("labels") is None and (given.get("gold_levels") or given.get("label_sep")):
+            given = {**given, "labels": labels_from_data(given)}
         if given.get("labels") is None:
             raise AlloopError("pass the label set: --labels a,b,c or --labels-file labels.txt")
         values = {k: v for k, v in given.items() if v is not None}

@@ -67,6 +67,8 @@ def fingerprint(config: LabelConfig, data: TrainingSet) -> Fingerprint:
     settings = {k: v for k, v in asdict(config.model).items() if k not in RUNTIME_KEYS}
     settings.update(labels=list(config.labels), seed=config.seed, format=FORMAT)
     finals = [data.positions.tolist(), data.labels.tolist()]
+    if len(data.partial_positions):  # a tree's partial labels train the model too
+        finals.append([data.partial_positions.tolist(), [list(leaves) for leaves in data.partial_leaves]])
     return Fingerprint(labels=_sha(finals), settings=_sha(settings))
 
 

@@ -5,10 +5,11 @@
 const CONTROL_KEYS = { s: "skip", u: "unsure", z: "undo", Backspace: "undo" };
 const LETTERS = "abcdefghijklmnopqrtvwxy"; // s, u and z are the controls
 const $ = (id) => document.getElementById(id);
-const state = { token: null, labels: [], keys: {}, item: null, busy: false };
+const state = { token: null, labels: [], keys: {}, item: null, busy: false, tree: false };
 // Keypress to the next item's text on screen: a performance.measure entry per answer (the
 // browser's own timeline; tests and bench/ read it), so the page adds no global of its own.
 let keyAt = null;
+function markKey() { keyAt = performance.now(); } // tree.js: its keys start the measure too
 
 function readToken() {
   const match = location.hash.match(/token=([^&]+)/);
@@ -107,12 +108,12 @@ function renderItem(item) {
       fields.append(block);
     }
   }
-  if (keyAt !== null) {
+  document.body.dataset.itemId = item.done ? "" : item.item_id;
+  document.dispatchEvent(new CustomEvent("alloop:item", { detail: item })); // suggest.js: suggestion, --show
+  if (keyAt !== null) { // after the listeners: the picker of a tree is ready too
     performance.measure("alloop:key-to-item", { start: keyAt }); // read by tests and bench/
     keyAt = null;
   }
-  document.body.dataset.itemId = item.done ? "" : item.item_id;
-  document.dispatchEvent(new CustomEvent("alloop:item", { detail: item })); // suggest.js: suggestion, --show
 }
 
 async function loadNext() {
@@ -161,7 +162,9 @@ async function change(itemId, label) {
 }
 
 function renderRecent(items) {
+  document.dispatchEvent(new CustomEvent("alloop:recent", { detail: items })); // tree.js: recent paths
   const list = $("recent-list");
+  if (state.tree) return renderRecentPaths(list, items);
   const inside = list.contains(document.activeElement);
   if (inside && list.querySelector("select.dirty")) return; // a choice not yet saved stays while edited
   const focused = inside ? document.activeElement.closest("li").dataset.itemId : null;
@@ -208,6 +211,18 @@ function renderRecent(items) {
   if (again) again.focus(); // a refresh keeps the keyboard where it was
 }
 
+// A tree's recent answers show their path (a select of 1,000 paths would help nobody); z undoes.
+function renderRecentPaths(list, items) {
+  list.replaceChildren();
+  for (const row of items) {
+    const li = el("li");
+    li.dataset.itemId = row.item_id;
+    li.append(el("span", row.text.split("\n")[0], "text"));
+    li.append(el("span", row.status === "label" ? row.label : "(" + row.status + ")", "path"));
+    list.append(li);
+  }
+}
+
 function fmt(x, digits) {
   return x === null || x === undefined ? "–" : Number(x).toFixed(digits);
 }
@@ -228,7 +243,7 @@ function renderStats(s) {
   $("model-status").textContent = status;
   const body = $("per-class").tBodies[0];
   body.replaceChildren();
-  for (const [label, n] of Object.entries(s.per_class)) {
+  for (const [label, n] of Object.entries(state.tree ? {} : s.per_class)) { // tree.js groups a tree
     const tr = el("tr");
     tr.append(el("td", label), el("td", n, "n"));
     body.append(tr);
@@ -282,6 +297,7 @@ function flash(label) {
 }
 
 document.addEventListener("keydown", (event) => {
+  if (state.tree) return; // tree.js has the keys of a tree's page
   const tag = event.target.tagName;
   if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") {
     if (event.key === "Escape") event.target.blur();
@@ -323,10 +339,13 @@ async function start() {
   try {
     const me = await api("GET", "/api/me");
     state.labels = me.labels;
+    state.tree = !!me.tree;
+    document.body.dataset.mode = state.tree ? "tree" : "flat";
     $("who").textContent = "labelling as " + me.annotator;
     $("login").hidden = true;
     $("app").hidden = false;
-    buildButtons();
+    if (state.tree) $("buttons").replaceChildren(); // tree.js builds the category picker
+    else buildButtons();
     document.dispatchEvent(new CustomEvent("alloop:me", { detail: me })); // review.js: the reviewer's view
     await loadNext();
     say("", true);

@@ -40,7 +40,7 @@
     for (const b of document.querySelectorAll("#buttons button.suggested")) b.classList.remove("suggested");
     const s = !item.done && item.suggestion;
     box.replaceChildren();
-    if (!s) {
+    if (!s || document.body.dataset.mode === "tree") { // a tree's page offers its top paths instead
       box.hidden = true;
       delete box.dataset.label;
       return;
