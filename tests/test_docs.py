@@ -50,6 +50,17 @@ def test_every_public_name_has_its_entry_in_the_api_reference():
     assert documented - public == set(), "docs/api.md documents names alloop does not export"
 
 
+def test_every_registered_strategy_and_classifier_has_its_row():
+    """The hand-written tables name every strategy and classifier the registries hold."""
+    from alloop.models import CLASSIFIERS
+    from alloop.strategies import STRATEGIES
+
+    strategies = (ROOT / "docs" / "query-strategies.md").read_text(encoding="utf-8")
+    classifiers = (ROOT / "docs" / "classifiers.md").read_text(encoding="utf-8")
+    assert [n for n in STRATEGIES if f"| `{n}` |" not in strategies] == []
+    assert [n for n in CLASSIFIERS if not re.search(rf"^\| `{re.escape(n)}`", classifiers, re.M)] == []
+
+
 def _hook():
     sys.path.insert(0, str(ROOT / "docs_hooks"))
     try:
