@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from cli_support import alloop
 from label_support import small_amazon
-from test_cli import alloop
 from test_models import LABELS, TEXTS
 
 from alloop.models import HybridClassifier, ModelConfig, TfidfClassifier, classifier_factory
