@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from test_cli import alloop
+from cli_support import alloop
 
 from alloop.errors import AlloopError
 from alloop.models import HybridClassifier, ModelConfig, classifier_factory

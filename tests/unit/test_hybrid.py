@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from cli_support import alloop
 from label_support import small_amazon
 from scipy.special import softmax
-from test_cli import alloop
 from test_models import LABELS, TEXTS
 
 from alloop.models import HybridClassifier, ModelConfig, TfidfClassifier, classifier_factory
@@ -96,9 +96,9 @@ def test_factory_shares_one_ngram_table_across_seeds():
 
 
 @pytest.fixture(scope="module")
-def small(amazon_in, tmp_path_factory):
+def small(amazon_sample, tmp_path_factory):
     """300 amazon-in titles (first ~16 of each category): small enough to embed in seconds."""
-    return small_amazon(amazon_in, tmp_path_factory.mktemp("hybrid-data"), per_class=16)
+    return small_amazon(amazon_sample, tmp_path_factory.mktemp("hybrid-data"), per_class=16)
 
 
 @pytest.mark.slow
