@@ -44,6 +44,8 @@ class RunConfig:
     """Split one path column into levels on this separator."""
     taxonomy: str | None = None
     """A file declaring the category tree, one path per line."""
+    oracle_partial: float = 0.0
+    """Share of queried items the simulated annotator answers with the parent category only."""
     query_level: int | None = None
     """The tree level that ``level-margin`` (and ``balanced-branch-margin``) score; top level when unset."""
     id_column: str | None = None
@@ -100,6 +102,8 @@ class RunConfig:
             raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
             raise AlloopError("no stopping criterion: give --cycles, --budget, --target-f1 or --stop")
+        if not 0.0 <= self.oracle_partial < 1.0:
+            raise AlloopError(f"--oracle-partial must be at least 0 and below 1, got {self.oracle_partial}")
         if self.query_level is not None and self.query_level < 1:
             raise AlloopError(f"--query-level must be 1 (the top level) or more, got {self.query_level}")
         if self.stop_set_size < 10:
