@@ -131,7 +131,7 @@ def test_every_strategy_ranks_the_live_queue_from_near_candidates(data_file, tmp
 
 
 def test_cli_refuses_a_negative_near_labelled_subsample(tmp_path):
-    from test_cli import alloop
+    from cli_support import alloop
 
     result = alloop("run", "--near-labelled-subsample", "-1", "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "near-labelled-subsample" in result.stderr
