@@ -25,6 +25,7 @@ from alloop.cli.options import (
     MaxLengthOption,
     ModelOption,
     NearDuplicateThresholdOption,
+    NearLabelledOption,
     PoolSubsampleOption,
     PrecisionOption,
     QuerySizeOption,
@@ -104,6 +105,7 @@ def label(
     seed: SeedOption = LabelConfig.seed,
     near_duplicate_threshold: NearDuplicateThresholdOption = LabelConfig.near_duplicate_threshold,
     pool_subsample: PoolSubsampleOption = None,
+    near_labelled_subsample: NearLabelledOption = None,
     model: ModelOption = None,
     max_length: MaxLengthOption = ModelConfig.max_length,
     device: DeviceOption = None,
@@ -428,7 +430,7 @@ def _print_branches(stats: dict[str, Any], out: Console) -> None:
 def export(
     project: ProjectOption,
     out: Annotated[
-        Path,
+        str,
         typer.Option(
             help="Where to write: a .parquet, .csv or .jsonl table, a .json file of Label Studio tasks "
             "(with FILE.label_config.xml beside it), or a folder for a Hugging Face dataset.",
@@ -448,8 +450,9 @@ def export(
     a final label; Label Studio tasks hold every item, the answers as annotations, a reviewer's
     decision as ground truth, and the saved model's predictions."""
     from alloop.labelling.interop.exporting import export_project
+    from alloop.outputs import out_path
 
-    result = export_project(project, out, fmt)
+    result = export_project(project, out_path(out, "--out", [project]), fmt)
     what = "tasks" if result.fmt == "label-studio" else "items"
     print(f"wrote {result.n:,} {what} to {' and '.join(map(str, result.written))} ({result.fmt})")
     for note in result.notes:
@@ -473,7 +476,7 @@ def predict(
         ),
     ] = None,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             help="Where to write them with predicted_label and confidence (.parquet or .csv). "
             "[default: DIR/predictions.parquet]",
@@ -485,8 +488,10 @@ def predict(
     later calls reuse it until a final label changes."""
     from alloop.labelling.interop.exporting import model_line
     from alloop.labelling.interop.exporting import predict as run_predict
+    from alloop.outputs import out_path
 
-    result = run_predict(project, data, out, warn=_warn)
+    target = out_path(out, "--out", [project]) if out is not None else None
+    result = run_predict(project, data, target, warn=_warn)
     print(model_line(project, result.model))
     print(f"wrote {len(result.frame):,} predictions to {result.out}")
 
