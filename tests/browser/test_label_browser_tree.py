@@ -24,21 +24,22 @@ def site(tmp_path_factory) -> Iterator[dict]:
     tokens, args = new_project(folder / "project", data, ["alice"])
     args += ["--classifier", "tfidf", "--query-size", "20"]
     server = Server(args, folder / "server.log").start(tokens["alice"])
-    frame = pd.read_parquet(data)
-    with httpx.Client(base_url=server.url, headers=bearer(tokens["alice"]), timeout=60) as api:
-        for pos in range(0, len(frame), 30):  # 40 labels through the API: two model rounds
-            api.post(
-                "/api/labels", json={"item_id": str(pos), "label": frame["path"][pos]}
-            ).raise_for_status()
-    wait_for_model(server.url, tokens["alice"], version=2)
-    yield {
-        "url": server.url,
-        "token": tokens["alice"],
-        "frame": frame,
-        "db": folder / "project" / "label.db",
-        "log": folder / "server.log",
-    }
-    server.stop()
+    try:  # a failed seeding stops the server too
+        frame = pd.read_parquet(data)
+        with httpx.Client(base_url=server.url, headers=bearer(tokens["alice"]), timeout=60) as api:
+            for pos in range(0, len(frame), 30):  # 40 labels through the API: two model rounds
+                body = {"item_id": str(pos), "label": frame["path"][pos]}
+                api.post("/api/labels", json=body).raise_for_status()
+        wait_for_model(server.url, tokens["alice"], version=2)
+        yield {
+            "url": server.url,
+            "token": tokens["alice"],
+            "frame": frame,
+            "db": folder / "project" / "label.db",
+            "log": folder / "server.log",
+        }
+    finally:
+        server.stop()
 
 
 def stored(db, item_id: str) -> str:
