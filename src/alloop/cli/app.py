@@ -24,6 +24,7 @@ from alloop.cli.options import (
     MaxLengthOption,
     ModelOption,
     NearDuplicateThresholdOption,
+    NearLabelledOption,
     PoolSubsampleOption,
     PrecisionOption,
     QuerySizeOption,
@@ -214,6 +215,7 @@ def run(
     cache: CacheOption = ModelConfig.cache,
     cache_dir: CacheDirOption = None,
     pool_subsample: PoolSubsampleOption = None,
+    near_labelled_subsample: NearLabelledOption = None,
     threads: Annotated[
         int | None,
         typer.Option(help="torch CPU threads. [default: torch's choice, one per core]"),
@@ -303,6 +305,7 @@ def run(
             no_near_duplicates=no_near_duplicates,
             near_duplicate_threshold=near_duplicate_threshold,
             pool_subsample=pool_subsample,
+            near_labelled_subsample=near_labelled_subsample,
             model=ModelConfig(
                 classifier=classifier,
                 model=model,

@@ -14,6 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from alloop.data.taxonomy import DISPLAY_SEP, Taxonomy, split_path
 from alloop.errors import AlloopBug, AlloopError
+from alloop.loop.candidates import near_labelled
 from alloop.loop.evaluation import Scores, evaluate
 from alloop.loop.oracle import Oracle
 from alloop.loop.partial import resolve_partial
@@ -94,7 +95,9 @@ class ActiveLearner:
     oracle; labels are stored per position as they arrive, so training texts and labels are
     always taken with the same index array. ``stop_set`` (pool positions) is the fixed sample on
     which the label-free stopping signals are measured each cycle. ``pool_subsample`` scores only
-    that many unlabelled items per query, drawn afresh each time with the loop's seeded RNG.
+    that many unlabelled items per query, drawn afresh each time with the loop's seeded RNG;
+    ``near_labelled_subsample`` scores only the unlabelled neighbours of the labelled items plus
+    that many random others (SEALS, ``loop/candidates.py``).
     """
 
     def __init__(
@@ -113,6 +116,7 @@ class ActiveLearner:
         seed: int = 0,
         stop_set: np.ndarray | None = None,
         pool_subsample: int | None = None,
+        near_labelled_subsample: int | None = None,
         taxonomy: Taxonomy | None = None,
     ):
         pool_ids = list(range(len(pool_texts))) if pool_ids is None else pool_ids
@@ -132,6 +136,7 @@ class ActiveLearner:
         self.query_size = check_k(query_size)
         check_pool_subsample(pool_subsample, self.query_size)
         self.pool_subsample = pool_subsample
+        self.near_labelled = near_labelled(near_labelled_subsample)
         self.stopping: list[StoppingCriterion] = [*stopping, PoolExhausted()]
         configured = {c.name: c for c in stopping if isinstance(c, LabelFree)}
         self.monitors = {name: configured.get(name) or make() for name, make in LABEL_FREE.items()}
@@ -236,6 +241,7 @@ class ActiveLearner:
             self.query_size if k is None else check_k(k),
             self.rng,
             self.pool_subsample,
+            self.near_labelled,
         )
         return self.last_query.positions
 

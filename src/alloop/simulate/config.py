@@ -66,6 +66,7 @@ class RunConfig:
     no_near_duplicates: bool = False
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     pool_subsample: int | None = None
+    near_labelled_subsample: int | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
 
     @property
@@ -76,7 +77,13 @@ class RunConfig:
         """Fail before any slow work, with the option's name in the message."""
         chosen = [self.strategy(name) for name in self.strategies]
         check_query_options(
-            chosen, self.model, self.query_size, self.pool_subsample, self.near_duplicate_threshold, self.seed
+            chosen,
+            self.model,
+            self.query_size,
+            self.pool_subsample,
+            self.near_duplicate_threshold,
+            self.seed,
+            self.near_labelled_subsample,
         )
         if not self.strategies:
             raise AlloopError("no strategy chosen; pass --strategy NAME")

@@ -168,6 +168,7 @@ def run_pair(
         seed=seed,
         stop_set=setup.stop_set,
         pool_subsample=config.pool_subsample,
+        near_labelled_subsample=config.near_labelled_subsample,
         taxonomy=data.taxonomy,
     )
     if point is None:

@@ -48,8 +48,8 @@ def client(url: str, token: str, labels: list[str], seed: int, stop: threading.E
                 time.sleep(0.05)  # down or restarting
 
 
-def test_sigkill_during_concurrent_labelling_loses_no_acknowledged_label(amazon_in, tmp_path):
-    data = small_amazon(amazon_in, tmp_path / "data", per_class=20)
+def test_sigkill_during_concurrent_labelling_loses_no_acknowledged_label(amazon_sample, tmp_path):
+    data = small_amazon(amazon_sample, tmp_path / "data", per_class=20)
     labels = (tmp_path / "data" / "labels.txt").read_text().split("\n")[:-1]
     project = tmp_path / "project"
     tokens, args = new_project(project, data, [f"annotator{i}" for i in range(CLIENTS)])

@@ -59,8 +59,8 @@ def synthetic_titles(seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def data(amazon_in, tmp_path_factory) -> Path:
-    return small_amazon(amazon_in, tmp_path_factory.mktemp("classes-data"), per_class=6)
+def data(amazon_sample, tmp_path_factory) -> Path:
+    return small_amazon(amazon_sample, tmp_path_factory.mktemp("classes-data"), per_class=6)
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ MAX_LENGTH = 32
 
 
 @pytest.fixture(scope="module")
-def data_file(amazon_in, tmp_path_factory) -> Path:
-    return small_amazon(amazon_in, tmp_path_factory.mktemp("contract"), per_class=11)  # 209 titles
+def data_file(amazon_sample, tmp_path_factory) -> Path:
+    return small_amazon(amazon_sample, tmp_path_factory.mktemp("contract"), per_class=11)  # 209 titles
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ LAST_LATENCY = f"({LATENCIES}).at(-1)"
 
 
 @pytest.fixture(scope="module")
-def site(amazon_in, tmp_path_factory) -> Iterator[dict]:
+def site(amazon_sample, tmp_path_factory) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("browser")
-    data = small_amazon(amazon_in, folder / "data", per_class=10, extra=[EVIL])
+    data = small_amazon(amazon_sample, folder / "data", per_class=10, extra=[EVIL])
     tokens, args = new_project(folder / "project", data, ["alice", "bob"])
     args += ["--gold", "category", "--classifier", "tfidf", "--query-size", str(QUERY_SIZE)]
     server = Server(args, folder / "server.log").start(tokens["alice"])

@@ -30,8 +30,8 @@ REVIEWER = "zz-rita"
 
 
 @pytest.fixture(scope="module")
-def data(amazon_in, tmp_path_factory) -> Path:
-    return small_amazon(amazon_in, tmp_path_factory.mktemp("review-data"), per_class=10)
+def data(amazon_sample, tmp_path_factory) -> Path:
+    return small_amazon(amazon_sample, tmp_path_factory.mktemp("review-data"), per_class=10)
 
 
 class Project:

@@ -206,6 +206,8 @@ def doc_python_blocks(page: str) -> str:
 
 def test_the_python_api_page_example_runs(tmp_path, monkeypatch, capsys):
     """The Python API page's code, as written, except that the data path points at this checkout's data."""
+    if not (SHARED_DATA / "amazon-in-products").exists():
+        pytest.skip(f"real data missing: {SHARED_DATA} (../shared must sit beside the checkout)")
     code = doc_python_blocks("docs/python-api.md").replace("../shared/data", str(SHARED_DATA))
     monkeypatch.chdir(tmp_path)
     exec(compile(code, str(ROOT / "docs" / "python-api.md"), "exec"), {"__name__": "__docs__"})
@@ -216,7 +218,9 @@ def test_the_python_api_page_example_runs(tmp_path, monkeypatch, capsys):
     ).exists()
 
 
-def test_alloop_label_takes_the_model_options_and_keeps_them_between_runs(amazon_in, tmp_path, monkeypatch):
+def test_alloop_label_takes_the_model_options_and_keeps_them_between_runs(
+    amazon_sample, tmp_path, monkeypatch
+):
     """`alloop label` through its real command line (the server's run is a no-op here): the new
     model options reach the stored config; a later run given only --project keeps them."""
     import uvicorn
@@ -226,7 +230,7 @@ def test_alloop_label_takes_the_model_options_and_keeps_them_between_runs(amazon
     from alloop.labelling.storage.store import LabelStore
 
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
-    data = small_amazon(amazon_in, tmp_path / "data", per_class=3)
+    data = small_amazon(amazon_sample, tmp_path / "data", per_class=3)
     project = tmp_path / "project"
     runner = CliRunner()
 

@@ -17,9 +17,9 @@ ALICE, BOB, RITA = "zz-alice", "zz-bob", "zz-rita"  # names no product title con
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, amazon_in) -> Iterator[dict]:
+def site(tmp_path_factory, amazon_sample) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("browser-review")
-    data = small_amazon(amazon_in, folder / "data", per_class=3)
+    data = small_amazon(amazon_sample, folder / "data", per_class=3)
     tokens, args = new_project(folder / "project", data, [ALICE, BOB])
     store = LabelStore.open(folder / "project")
     tokens[RITA] = store.add_annotator(RITA, role="reviewer")

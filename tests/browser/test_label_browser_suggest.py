@@ -16,9 +16,9 @@ GUIDELINES = "# Rules\n\nLabel the **main** product.\n\n<script>window.__xss = 1
 
 
 @pytest.fixture(scope="module")
-def site(amazon_in, tmp_path_factory) -> Iterator[dict]:
+def site(amazon_sample, tmp_path_factory) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("browser-suggest")
-    data = small_amazon(amazon_in, folder / "data", per_class=10)
+    data = small_amazon(amazon_sample, folder / "data", per_class=10)
     (folder / "rules.md").write_text(GUIDELINES)
     tokens, args = new_project(folder / "project", data, ["alice"])
     args += ["--gold", "category", "--classifier", "tfidf", "--query-size", "5"]

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_support import alloop
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "COLUMNS": "120"}
 STRATEGIES = ["random", "least-confidence", "entropy", "margin"]
-
-
-def alloop(*args: str, timeout: int = 3600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "alloop", *args], capture_output=True, text=True, env=ENV, timeout=timeout
-    )
 
 
 def check_outputs(

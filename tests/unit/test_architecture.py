@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "alloop"
+SRC = Path(__file__).resolve().parents[2] / "src" / "alloop"
 
 
 def module_name(path: Path) -> str:

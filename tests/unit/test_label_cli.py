@@ -16,10 +16,10 @@ alloop = run_main
 
 
 @pytest.fixture(scope="module")
-def labelled(amazon_in, tmp_path_factory) -> Path:
+def labelled(amazon_sample, tmp_path_factory) -> Path:
     """A project where alice and bob labelled some items (bob disagrees on one)."""
     folder = tmp_path_factory.mktemp("label-cli")
-    data = small_amazon(amazon_in, folder / "data", per_class=4)
+    data = small_amazon(amazon_sample, folder / "data", per_class=4)
     labels = tuple((folder / "data" / "labels.txt").read_text().split("\n")[:-1])
     given = {"data": str(data), "labels": labels, "gold": "category", "classifier": "tfidf"}
     store, _, items = open_project(folder / "project", given)

@@ -17,9 +17,9 @@ TARGET_TITLE = "AHUJA Wireless Microphone AWM-700U2"
 
 
 @pytest.fixture(scope="module")
-def site(amazon_in, tmp_path_factory) -> Iterator[dict]:
+def site(amazon_sample, tmp_path_factory) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("browser-classes")
-    data = small_amazon(amazon_in, folder / "data", per_class=6)
+    data = small_amazon(amazon_sample, folder / "data", per_class=6)
     tokens, args = new_project(folder / "project", data, ["alice"])
     args += ["--classifier", "tfidf", "--query-size", "50"]  # no retrain reorders anything meanwhile
     server = Server(args, folder / "server.log").start(tokens["alice"])

@@ -114,8 +114,8 @@ alloop = run_main
 
 
 @pytest.fixture(scope="module")
-def data(amazon_in, tmp_path_factory) -> Path:
-    return small_amazon(amazon_in, tmp_path_factory.mktemp("io-data"), per_class=4)
+def data(amazon_sample, tmp_path_factory) -> Path:
+    return small_amazon(amazon_sample, tmp_path_factory.mktemp("io-data"), per_class=4)
 
 
 def new_project(folder: Path, data: Path, **options: object) -> tuple[LabelStore, tuple[str, ...]]:
