@@ -28,6 +28,7 @@ from alloop.models.config import ModelConfig
 from alloop.models.encoder import Encoder, Progress
 from alloop.models.frozen import FrozenEmbeddings
 from alloop.models.graph import PoolGraph
+from alloop.models.quiet import many_classes_ok
 
 EMBEDDING_WEIGHT = 1.0
 """Norm of the embedding block next to the unit-norm n-gram block. Measured on a validation split
@@ -189,13 +190,11 @@ class HybridClassifier(FrozenEmbeddings):
             self._share = self.graph.spread(texts, labels, self.n_classes)
         ngrams, dense = self._blocks(texts)
         x = sp.hstack([ngrams, sp.csr_matrix(dense)], format="csr")
-        self._head = LogisticRegression(
-            C=self.C,
-            solver="newton-cg",
-            max_iter=2000,
-            random_state=self.seed,
-            class_weight=CLASS_WEIGHT,
-        ).fit(x, labels)
+        head = LogisticRegression(
+            C=self.C, solver="newton-cg", max_iter=2000, random_state=self.seed, class_weight=CLASS_WEIGHT
+        )
+        with many_classes_ok():
+            self._head = head.fit(x, labels)
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
