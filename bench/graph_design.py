@@ -23,8 +23,8 @@ from alloop.data import load_dataset
 from alloop.loop.engine import ActiveLearner
 from alloop.loop.oracle import SimulatedOracle
 from alloop.loop.stopping import MaxCycles
-from alloop.models import Encoder
-from alloop.models.graph import PoolGraph
+from alloop.models import Encoder, ModelConfig
+from alloop.models.graph import Embed, PoolGraph
 from alloop.models.hybrid import HybridClassifier, NgramFeatures
 from alloop.strategies import get_strategy
 
@@ -44,13 +44,17 @@ class SklearnGraph(PoolGraph):
     """The same nodes, spread by scikit-learn's ``LabelSpreading`` (unweighted kNN graph, no
     balance between classes): the library's recipe, for comparison."""
 
+    def fit(self, texts: Sequence[str], embed: Embed) -> SklearnGraph:
+        super().fit(texts, embed)
+        self._vectors = np.asarray(embed(list(self._row)), dtype=np.float32)
+        return self
+
     def spread(self, texts: Sequence[str], labels: np.ndarray, n_classes: int) -> np.ndarray:
-        assert self._index is not None
         nodes = self.rows(texts)
         target = np.full(len(self._row), -1)
         target[nodes[nodes >= 0]] = np.asarray(labels)[nodes >= 0]
         model = LabelSpreading(kernel="knn", n_neighbors=self.n_neighbours, alpha=self.alpha, max_iter=30)
-        model.fit(self._index._fit_X, target)
+        model.fit(self._vectors, target)
         share = np.zeros((len(target), n_classes))
         share[:, model.classes_[model.classes_ >= 0]] = model.label_distributions_
         return share
@@ -64,6 +68,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--sklearn", action="store_true", help="also scikit-learn's LabelSpreading")
+    parser.add_argument(
+        "--ann", action="store_true", help="only: head alone, exact graph, approximate (HNSW) graph"
+    )
     args = parser.parse_args()
 
     data = load_dataset(args.data, text_columns=args.text, label_column=args.label)
@@ -76,6 +83,12 @@ def main() -> None:
     settings: list[tuple[str, float, PoolGraph]] = [
         (f"weight {w:g}, alpha {a:g}, {k} neighbours", w, PoolGraph(k, a)) for w, a, k in SETTINGS
     ]
+    if args.ann:
+        weight = ModelConfig().graph_weight
+        settings = [
+            (f"weight {weight:g}, exact neighbours", weight, PoolGraph(exact_max=len(pool))),
+            (f"weight {weight:g}, approximate (HNSW) neighbours", weight, PoolGraph(exact_max=0)),
+        ]
     if args.sklearn:
         settings.append(("weight 0.5, scikit-learn LabelSpreading (alpha 0.2)", 0.5, SklearnGraph(10, 0.2)))
         settings.append(("weight 0.5, scikit-learn LabelSpreading (alpha 0.9)", 0.5, SklearnGraph(10, 0.9)))

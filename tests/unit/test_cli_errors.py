@@ -282,7 +282,7 @@ CASES: list[tuple[list[str], str]] = [
     (["export", "--project", "{project}", "--out", "{cwd}/hf", "--format", "jsonl"], "is a folder name"),
     (["export", "--project", "{project}", "--out", "{cwd}/x", "--format", "yaml"], "unknown table format"),
     (["export", "--project", "{project}", "--out", "{file}", "--format", "hf"], "is a file; give a folder"),
-    (["export", "--project", "{project}", "--out", "{run_garbage}"], "not a Hugging Face dataset"),
+    (["export", "--project", "{project}", "--out", "{run_garbage}"], "alloop did not write"),
     (["export", "--project", "{project}", "--out", "{file}/x.json"], "is a file, not a folder"),
     (["predict", "--project", "{project}"], "no labels yet"),
     (["predict", "--project", "{project}", "--out", "{cwd}/p.json"], "unknown table format"),

@@ -68,8 +68,8 @@ def test_a_title_outside_the_graph_takes_its_nearest_nodes_shares():
     g = graph()
     share = g.spread(["blue 0", "red 0"], np.array([0, 1]), 2)
     outside = g.proba(share, ["a new title"], TableEncoder().embed)[0]
-    distance, nodes = g._index.kneighbors(TableEncoder().embed(["a new title"]))
-    weight = 1.0 - distance[0]
+    nodes, similarity = g._index.search(TableEncoder().embed(["a new title"]), 3)
+    weight = np.clip(similarity[0], 0.0, None)
     expected = (weight[:, None] * share[nodes[0]]).sum(0)
     np.testing.assert_allclose(outside, expected / expected.sum())
     assert outside.argmax() == 0  # nearer the blue cluster
@@ -89,7 +89,7 @@ def test_the_same_pool_is_not_rebuilt_and_a_tiny_one_has_no_graph():
         PoolGraph().spread(["x"], np.array([0]), 2)
 
 
-def test_a_pool_too_big_for_the_exact_search_gets_no_graph_and_a_note(caplog):
+def test_a_pool_above_a_set_limit_gets_no_graph_and_a_note(caplog):
     with caplog.at_level("WARNING"):
         g = PoolGraph(max_titles=len(POOL) - 1).fit(POOL, TableEncoder().embed)
     assert not g.fitted and "neighbour graph is built for at most" in caplog.text

@@ -14,6 +14,7 @@ import pytest
 import scipy.sparse as sp
 from cli_support import alloop
 from label_support import small_amazon
+from scipy.special import softmax
 from test_models import LABELS, TEXTS
 
 from alloop.models import HybridClassifier, ModelConfig, TfidfClassifier, classifier_factory
@@ -43,8 +44,12 @@ def test_block_wise_probabilities_equal_the_head_on_the_stacked_features(labels)
     proba = clf.predict_proba(queries)
     assert proba.shape == (4, 4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
-    expected = clf._head.predict_proba(stacked(clf, queries))
-    np.testing.assert_allclose(proba[:, clf._head.classes_], expected, atol=1e-6)
+    head, width = clf._head, clf.features.transform(TEXTS[:1]).shape[1]
+    coef = np.zeros((width + head.coef_dense.shape[0], len(head.classes)))
+    coef[head.columns] = head.coef_sparse
+    coef[width:] = head.coef_dense
+    expected = softmax(stacked(clf, queries) @ coef + head.intercept, axis=1)
+    np.testing.assert_allclose(proba[:, head.classes], expected, atol=1e-6)
     assert (proba[:, 2] == 0).all()  # a class never labelled keeps its column, at 0
 
 
@@ -52,10 +57,9 @@ def test_it_learns_from_both_blocks():
     clf = HybridClassifier(HashEncoder(), 4).fit(TEXTS, LABELS)
     # the stand-in encoder carries no meaning, so only texts it has seen are a fair check
     assert clf.predict_proba(TEXTS).argmax(1).tolist() == LABELS.tolist()
-    width = clf.features.transform(TEXTS[:1]).shape[1]
-    assert np.abs(clf._head.coef_[:, :width]).sum() > 0 and np.abs(clf._head.coef_[:, width:]).sum() > 0
+    assert np.abs(clf._head.coef_sparse).sum() > 0 and np.abs(clf._head.coef_dense).sum() > 0
     ngrams_only = HybridClassifier(HashEncoder(), 4, embedding_weight=0.0).fit(TEXTS, LABELS)
-    assert not np.abs(ngrams_only._head.coef_[:, width:]).any()  # weight 0 switches the block off
+    assert not np.abs(ngrams_only._head.coef_dense).any()  # weight 0 switches the block off
 
 
 def test_single_class_and_protocols():

@@ -209,3 +209,38 @@ def test_import_refuses_a_path_outside_the_tree(data, tmp_path, capsys):
     code, _, err = run_main(capsys, "import-labels", "--project", str(project), "--file",
                             str(tmp_path / "in.csv"), "--id", "id", "--label", "path")  # fmt: skip
     assert code == 2 and "line 3" in err and "Toasters" in err
+
+
+def test_the_live_trainer_trains_on_a_partial_label_and_requeues_its_item(data, tmp_path):
+    project = tmp_path / "p"
+    store, config, items = make(project, data, query_size=10, cold_start="random")
+    token = store.add_annotator("alice")
+    frame = pd.read_parquet(data)
+    service = LabelService(store, config, items, train=False)
+    who = service.authenticate(token)
+    for pos in range(0, 600, 60):  # 10 full labels and one partial
+        service.submit(who, Answer(str(pos), frame["path"][pos]))
+    service.submit(who, Answer("2", ELECTRONICS_AUDIO))
+    service.close()
+    store, config, items = open_project(project, {})
+    service = LabelService(store, config, items).start()  # a restart trains once on everything
+    try:
+        assert service.trainer.wait_idle(120)
+        assert service.trainer.error is None
+        snapshot = service.snapshot
+        assert snapshot.version == 1 and snapshot.source == "margin"
+        assert snapshot.n_trained == 11  # the partial label is trained on
+        assert snapshot.reopened == frozenset({2})  # and its item waits for its leaf
+    finally:
+        service.close()
+
+
+def test_a_partial_label_agrees_with_a_leaf_under_it():
+    from alloop.labelling.domain.agreement import majority
+
+    leaf = "Electronics > Audio > Crimson Kettle"
+    vote = majority([ELECTRONICS_AUDIO, leaf])
+    assert (vote.label, vote.tie, vote.n_labels) == (leaf, False, 2)
+    other = majority([ELECTRONICS_AUDIO, "Clothing > Audio > Onyx Tent"])
+    assert other.label is None and other.tie
+    assert majority(["a", "b", "a"]).label == "a"  # flat labels as before

@@ -32,10 +32,22 @@ def test_level_margin_scores_the_top_level():
     assert _pick("margin")[0] == 3
 
 
-def test_top_down_margin_takes_unsure_parents_first_then_leaves_inside_confident_parents():
+def test_top_down_margin_alternates_unsure_parents_and_unsure_leaves_inside_confident_parents():
+    # top-level margins rank 1, 0, 2, 3; inside a confident parent (rows 0, 2, 3) rows 0 and 3
+    # are coin tosses (margin 0), row 2 is settled
     picked = _pick("top-down-margin", tree=TREE)
-    assert picked[0] == 1
-    assert set(picked[1:3]) == {0, 3} and picked[3] == 2
+    assert picked[0] == 1 and picked[1] in (0, 3)
+    assert sorted(picked) == [0, 1, 2, 3]
+    q = np.array(
+        [
+            [0.40, 0.05, 0.45, 0.10],  # top level A .45 / B .45: the most unsure parent
+            [0.30, 0.10, 0.60, 0.00],  # B .6 / A .4: second at the top level; B has one leaf
+            [0.48, 0.47, 0.05, 0.00],  # A .95, settled, but a1 / a2 is a coin toss
+        ]
+    )
+    rng = np.random.default_rng(0)
+    assert get_strategy("top-down-margin", tree=TREE)(q, 2, rng).tolist() == [0, 2]
+    assert get_strategy("level-margin", tree=TREE)(q, 2, rng).tolist() == [0, 1]
 
 
 def test_balanced_branch_margin_lets_the_top_level_categories_take_turns():

@@ -24,6 +24,7 @@ from alloop.cli.options import (
     MaxLengthOption,
     ModelOption,
     NearDuplicateThresholdOption,
+    NearLabelledOption,
     PoolSubsampleOption,
     PrecisionOption,
     QuerySizeOption,
@@ -107,6 +108,21 @@ def run(
             "--label-sep), including categories no item has yet."
         ),
     ] = RunConfig.taxonomy,
+    tree_heads: Annotated[
+        str,
+        typer.Option(
+            help="With a category tree: leaf (one model on the leaves, parents summed) or levels "
+            "(a top-level model sets each branch's share, the leaf model splits it)."
+        ),
+    ] = ModelConfig.tree_heads,
+    oracle_partial: Annotated[
+        float,
+        typer.Option(
+            help="With a category tree: the share of queried items the simulated annotator answers "
+            "with the parent category only (seeded); such items train within their branch and may "
+            "be asked again for the leaf."
+        ),
+    ] = RunConfig.oracle_partial,
     query_level: Annotated[
         int | None,
         typer.Option(
@@ -199,6 +215,7 @@ def run(
     cache: CacheOption = ModelConfig.cache,
     cache_dir: CacheDirOption = None,
     pool_subsample: PoolSubsampleOption = None,
+    near_labelled_subsample: NearLabelledOption = None,
     threads: Annotated[
         int | None,
         typer.Option(help="torch CPU threads. [default: torch's choice, one per core]"),
@@ -269,6 +286,7 @@ def run(
             label_sep=label_sep,
             taxonomy=taxonomy,
             query_level=query_level,
+            oracle_partial=oracle_partial,
             id_column=id_column,
             test_size=test_size,
             balanced_test=balanced_test,
@@ -287,6 +305,7 @@ def run(
             no_near_duplicates=no_near_duplicates,
             near_duplicate_threshold=near_duplicate_threshold,
             pool_subsample=pool_subsample,
+            near_labelled_subsample=near_labelled_subsample,
             model=ModelConfig(
                 classifier=classifier,
                 model=model,
@@ -300,6 +319,7 @@ def run(
                 device=device,
                 precision=precision,
                 graph_weight=graph_weight,
+                tree_heads=tree_heads,
                 cache=cache,
                 cache_dir=cache_dir,
             ),

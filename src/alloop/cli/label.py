@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from alloop.cli.options import (
     MaxLengthOption,
     ModelOption,
     NearDuplicateThresholdOption,
+    NearLabelledOption,
     PoolSubsampleOption,
     PrecisionOption,
     QuerySizeOption,
@@ -38,6 +40,7 @@ from alloop.models import ModelConfig
 ProjectOption = Annotated[
     Path, typer.Option("--project", help="The project folder (holds label.db).", show_default=False)
 ]
+SKLEARN_FEW_LABELS = "The number of unique classes is greater than 50% of the number of samples"
 ROLE_HELP = (
     "annotator: labels, and sees only their own answers; "
     "reviewer: also sees everyone's answers and settles ties, unsure answers and disagreements."
@@ -102,6 +105,7 @@ def label(
     seed: SeedOption = LabelConfig.seed,
     near_duplicate_threshold: NearDuplicateThresholdOption = LabelConfig.near_duplicate_threshold,
     pool_subsample: PoolSubsampleOption = None,
+    near_labelled_subsample: NearLabelledOption = None,
     model: ModelOption = None,
     max_length: MaxLengthOption = ModelConfig.max_length,
     device: DeviceOption = None,
@@ -144,6 +148,9 @@ def label(
     options given again replace the stored ones; those left out keep their stored values."""
     import uvicorn
 
+    # Early rounds of a large label set (a category tree) have fewer labels than twice the classes
+    # seen; scikit-learn then warns that y "could represent a regression problem". It cannot here.
+    warnings.filterwarnings("ignore", message=SKLEARN_FEW_LABELS, category=UserWarning)
     from alloop.labelling.api.app import create_app
     from alloop.labelling.domain.guidelines import KEY as GUIDELINES
     from alloop.labelling.domain.guidelines import read_guidelines
@@ -423,7 +430,7 @@ def _print_branches(stats: dict[str, Any], out: Console) -> None:
 def export(
     project: ProjectOption,
     out: Annotated[
-        Path,
+        str,
         typer.Option(
             help="Where to write: a .parquet, .csv or .jsonl table, a .json file of Label Studio tasks "
             "(with FILE.label_config.xml beside it), or a folder for a Hugging Face dataset.",
@@ -443,8 +450,9 @@ def export(
     a final label; Label Studio tasks hold every item, the answers as annotations, a reviewer's
     decision as ground truth, and the saved model's predictions."""
     from alloop.labelling.interop.exporting import export_project
+    from alloop.outputs import out_path
 
-    result = export_project(project, out, fmt)
+    result = export_project(project, out_path(out, "--out", [project]), fmt)
     what = "tasks" if result.fmt == "label-studio" else "items"
     print(f"wrote {result.n:,} {what} to {' and '.join(map(str, result.written))} ({result.fmt})")
     for note in result.notes:
@@ -468,7 +476,7 @@ def predict(
         ),
     ] = None,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             help="Where to write them with predicted_label and confidence (.parquet or .csv). "
             "[default: DIR/predictions.parquet]",
@@ -480,8 +488,10 @@ def predict(
     later calls reuse it until a final label changes."""
     from alloop.labelling.interop.exporting import model_line
     from alloop.labelling.interop.exporting import predict as run_predict
+    from alloop.outputs import out_path
 
-    result = run_predict(project, data, out, warn=_warn)
+    target = out_path(out, "--out", [project]) if out is not None else None
+    result = run_predict(project, data, target, warn=_warn)
     print(model_line(project, result.model))
     print(f"wrote {len(result.frame):,} predictions to {result.out}")
 

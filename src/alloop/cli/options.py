@@ -43,6 +43,13 @@ PoolSubsampleOption = Annotated[
         help="Score only this many unlabelled items per query, drawn at random (for bert on big pools)."
     ),
 ]
+NearLabelledOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Score only the unlabelled nearest neighbours of the labelled items plus this many random "
+        "others per query (SEALS; for big pools)."
+    ),
+]
 ModelOption = Annotated[
     str | None,
     typer.Option(

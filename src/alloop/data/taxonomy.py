@@ -165,6 +165,31 @@ class Taxonomy:
     def __repr__(self) -> str:
         return f"Taxonomy({len(self.leaves)} leaves, depth {self.depth})"
 
+    @property
+    def inner_classes(self) -> tuple[NodePath, ...]:
+        """Categories declared to take items although they have sub-categories."""
+        return tuple(sorted(self._inner))
+
+    @property
+    def parents(self) -> tuple[NodePath, ...]:
+        """The categories that have sub-categories, sorted: what a partial label can name."""
+        return tuple(sorted(k for k in self._children if k))
+
+    def partial_code(self, node: Sequence[str]) -> int:
+        """A partial label (a parent category) as an integer beside the leaf codes: -2 - its index
+        in ``parents`` (-1 stays "no label")."""
+        node = tuple(node)
+        try:
+            return -2 - self.parents.index(node)
+        except ValueError:
+            raise NotFoundError(f"{display(node)!r} is not a category with sub-categories") from None
+
+    def node_of(self, code: int) -> NodePath:
+        """The category a leaf code (>= 0) or a partial code (<= -2) stands for."""
+        if code >= 0:
+            return self.leaves[code]
+        return self.parents[-2 - code]
+
     def leaf_index(self, path: Sequence[str]) -> int:
         try:
             return self._leaf_index[tuple(path)]

@@ -48,6 +48,7 @@ class LabelConfig:
     seed: int = 0
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     pool_subsample: int | None = None
+    near_labelled_subsample: int | None = None
     suggest: bool = True
     """show the model's predicted label with each item (``--suggest on|off``)"""
     show: tuple[str, ...] = ()
@@ -74,6 +75,7 @@ class LabelConfig:
             self.pool_subsample,
             self.near_duplicate_threshold,
             self.seed,
+            self.near_labelled_subsample,
         )
         if self.cold_start not in COLD_STARTS:
             raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {', '.join(COLD_STARTS)}")

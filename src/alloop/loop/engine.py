@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-from alloop.data.taxonomy import Taxonomy
+from alloop.data.taxonomy import DISPLAY_SEP, Taxonomy, split_path
 from alloop.errors import AlloopBug, AlloopError
+from alloop.loop.candidates import near_labelled
 from alloop.loop.evaluation import Scores, evaluate
 from alloop.loop.oracle import Oracle
+from alloop.loop.partial import resolve_partial
 from alloop.loop.query import Query, check_pool_subsample, check_strategy, query
 from alloop.loop.stopping import (
     LABEL_FREE,
@@ -93,7 +95,9 @@ class ActiveLearner:
     oracle; labels are stored per position as they arrive, so training texts and labels are
     always taken with the same index array. ``stop_set`` (pool positions) is the fixed sample on
     which the label-free stopping signals are measured each cycle. ``pool_subsample`` scores only
-    that many unlabelled items per query, drawn afresh each time with the loop's seeded RNG.
+    that many unlabelled items per query, drawn afresh each time with the loop's seeded RNG;
+    ``near_labelled_subsample`` scores only the unlabelled neighbours of the labelled items plus
+    that many random others (SEALS, ``loop/candidates.py``).
     """
 
     def __init__(
@@ -112,6 +116,7 @@ class ActiveLearner:
         seed: int = 0,
         stop_set: np.ndarray | None = None,
         pool_subsample: int | None = None,
+        near_labelled_subsample: int | None = None,
         taxonomy: Taxonomy | None = None,
     ):
         pool_ids = list(range(len(pool_texts))) if pool_ids is None else pool_ids
@@ -131,6 +136,7 @@ class ActiveLearner:
         self.query_size = check_k(query_size)
         check_pool_subsample(pool_subsample, self.query_size)
         self.pool_subsample = pool_subsample
+        self.near_labelled = near_labelled(near_labelled_subsample)
         self.stopping: list[StoppingCriterion] = [*stopping, PoolExhausted()]
         configured = {c.name: c for c in stopping if isinstance(c, LabelFree)}
         self.monitors = {name: configured.get(name) or make() for name, make in LABEL_FREE.items()}
@@ -146,7 +152,11 @@ class ActiveLearner:
 
     # -- the steps, for the Python API (``run`` below strings them together) -------------------
     def teach(self, positions: Sequence[int] | np.ndarray, labels: Sequence[object] | np.ndarray) -> None:
-        """Record labels for pool ``positions``: class codes, or class names from ``classes``."""
+        """Record labels for pool ``positions``: class codes, or class names from ``classes``.
+
+        With a category tree a label may also be a partial one, a parent category (its display
+        name, its path as a tuple, or its ``Taxonomy.partial_code``): the item trains the model
+        within that branch and stays in the queue, to be asked again for its leaf."""
         positions = np.asarray(positions, dtype=np.int64)
         codes = self._codes(labels)
         if len(codes) != len(positions):
@@ -159,38 +169,79 @@ class ActiveLearner:
         self.order.extend(int(p) for p in positions)
 
     def _codes(self, labels: Sequence[object] | np.ndarray) -> np.ndarray:
-        values = np.asarray(labels)
-        if values.dtype.kind in "iu":
-            codes = values.astype(np.int64)
+        values = labels if isinstance(labels, np.ndarray) else list(labels)
+        array = (
+            np.asarray(values)
+            if isinstance(values, np.ndarray) or not any(isinstance(v, tuple) for v in values)
+            else None
+        )
+        if array is not None and array.dtype.kind in "iu":
+            codes = array.astype(np.int64)
         else:
             index = {c: i for i, c in enumerate(self.classes)}
-            unknown = [v for v in values.tolist() if v not in index]
-            if unknown:
-                raise AlloopError(f"label {unknown[0]!r} is not a class; classes: {', '.join(self.classes)}")
-            codes = np.array([index[v] for v in values.tolist()], dtype=np.int64)
-        if len(codes) and (codes.min() < 0 or codes.max() >= self.classifier.n_classes):
+            codes = np.array([self._code(v, index) for v in list(values)], dtype=np.int64)
+        n_parents = len(self.taxonomy.parents) if self.taxonomy is not None else 0
+        if len(codes) and (codes.max() >= self.classifier.n_classes or (codes == -1).any()):
             raise AlloopError(f"label codes must lie in 0..{self.classifier.n_classes - 1}")
+        if len(codes) and codes.min() < -1 - n_parents:
+            raise AlloopError(
+                f"label codes must lie in 0..{self.classifier.n_classes - 1}"
+                + (f" (or -2..{-1 - n_parents} for a parent category)" if n_parents else "")
+            )
         return codes
 
+    def _code(self, value: object, index: dict[str, int]) -> int:
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, str) and value in index:
+            return index[value]
+        tree = self.taxonomy
+        if tree is not None:
+            path = value if isinstance(value, tuple) else split_path(str(value), DISPLAY_SEP)
+            if path in tree.parents:
+                return tree.partial_code(path)
+        raise AlloopError(f"label {value!r} is not a class; classes: {', '.join(self.classes)}")
+
     def fit(self) -> Classifier:
-        """Train the classifier on every label so far; returns it (for ``predict_proba``)."""
+        """Train the classifier on every label so far; returns it (for ``predict_proba``).
+
+        An item with a partial label (a parent category) trains as the leaf that a model fitted on
+        the full labels alone finds most probable within its branch (one hard-EM step on the
+        marginal likelihood of the branch). That model depends only on the labels, not on the
+        cycles before, so a resumed run trains exactly as an uninterrupted one."""
         positions = self.labelled
-        self.classifier.fit([self.pool_texts[i] for i in positions], self.labels[positions])
+        targets = self.labels[positions].copy()
+        partial = targets < -1
+        if partial.any():
+            full = positions[~partial]
+            self.classifier.fit([self.pool_texts[i] for i in full], targets[~partial])
+            targets[partial] = self._within_branch(positions[partial], targets[partial])
+        self.classifier.fit([self.pool_texts[i] for i in positions], targets)
         return self.classifier
+
+    def _within_branch(self, positions: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """The most probable leaf under each item's partial label, by the model as last fitted."""
+        tree = self.taxonomy
+        if tree is None:
+            raise AlloopBug("a partial label without a category tree")
+        branches = [tree.leaves_under(tree.node_of(int(c))) for c in codes]
+        proba = self.classifier.predict_proba([self.pool_texts[i] for i in positions])
+        return resolve_partial(proba, branches)  # the same rule as the labelling app's trainer
 
     def query(self, k: int | None = None) -> np.ndarray:
         """The strategy's next ``k`` (default ``query_size``) unlabelled pool positions, most
         useful first, from the classifier as last fitted. Label them with ``teach``."""
-        unlabelled = np.flatnonzero(self.labels < 0)
+        unlabelled = np.flatnonzero(self.labels < 0)  # a partly labelled item may be asked for its leaf
         self.last_query = query(
             self.classifier,
             self.strategy,
             self.pool_texts,
             unlabelled,
-            self.labelled,
+            np.flatnonzero(self.labels >= 0),
             self.query_size if k is None else check_k(k),
             self.rng,
             self.pool_subsample,
+            self.near_labelled,
         )
         return self.last_query.positions
 
@@ -200,12 +251,27 @@ class ActiveLearner:
 
     @property
     def labelled(self) -> np.ndarray:
-        return np.asarray(self.order, dtype=np.int64)
+        """Positions with a label (a leaf or a partial one), each once, in the order first taught."""
+        return np.asarray(list(dict.fromkeys(self.order)), dtype=np.int64)
 
-    def _label(self, positions: np.ndarray) -> np.ndarray:
+    @property
+    def n_partial(self) -> int:
+        """Items whose label so far names only a parent category."""
+        return int((self.labels < -1).sum())
+
+    def _label(self, positions: np.ndarray, full: bool = False) -> np.ndarray:
         if self.oracle is None:
             raise AlloopError("run() needs an oracle; or drive the loop with teach, fit and query")
-        labels = np.asarray(self.oracle.label(list(self.pool_ids[positions])))
+        ids = list(self.pool_ids[positions])
+        again = self.labels[positions] < -1  # asked before, answered with a parent only
+        leaf_only = getattr(self.oracle, "label_leaf", None)
+        if leaf_only is not None and (full or again.all()):
+            labels = np.asarray(leaf_only(ids))
+        elif leaf_only is not None and again.any():
+            labels = np.asarray(self.oracle.label(ids))
+            labels[again] = np.asarray(leaf_only([i for i, a in zip(ids, again, strict=True) if a]))
+        else:
+            labels = np.asarray(self.oracle.label(ids))
         if len(labels) != len(positions):
             raise AlloopError(f"the oracle answered {len(labels)} labels for {len(positions)} items")
         if (self.labels[positions] >= 0).any():
@@ -227,7 +293,7 @@ class ActiveLearner:
                 f"the initial set ({len(initial)}) is larger than --budget {self.max_labels}; "
                 "raise the budget or lower --initial"
             )
-        self._label(initial)
+        self._label(initial, full=True)
         yield from self._loop(0)
 
     def resume(
@@ -240,7 +306,8 @@ class ActiveLearner:
     ) -> Iterator[CycleResult]:
         """Continue a stopped run: the items labelled so far (in order), the RNG as it was, and the
         stopping signals' history."""
-        self.labels[positions] = labels
+        for position, label in zip(positions.tolist(), labels.tolist(), strict=True):
+            self.labels[position] = label  # in order: a leaf answer replaces an earlier partial one
         self.order = [int(p) for p in positions]
         self.rng.bit_generator.state = rng_state
         self.history = history or History()
@@ -294,6 +361,8 @@ class ActiveLearner:
         proba = self.classifier.predict_proba(self.test_texts)
         predicted = proba.argmax(axis=1)
         scores = evaluate(self.test_labels, predicted, self.classes, proba, self.taxonomy)
+        if scores.tree:
+            scores.tree["items_partial"] = self.n_partial
         result = CycleResult(cycle, n_labelled, scores, predicted)
         state = self._monitor(result)
         t2 = time.perf_counter()

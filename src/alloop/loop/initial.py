@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alloop.errors import AlloopError
+
+if TYPE_CHECKING:
+    from alloop.data.taxonomy import Taxonomy
 
 INITIAL_STRATEGIES = ("stratified", "random", "kmeans")
 """How a simulation draws its initial labelled set (``stratified`` reads the gold labels)."""
@@ -192,3 +196,16 @@ def label_name_representatives(
         rest = np.setdiff1d(candidates, chosen)
         chosen += np.random.default_rng(seed).permutation(rest)[: k - len(chosen)].tolist()
     return np.array(chosen, dtype=np.int64)
+
+
+def branch_turns(tree: Taxonomy) -> list[int]:
+    """Leaf indices in the order they take turns in the label-names cold start over a category
+    tree: the first leaf of each top-level branch, then the second of each, and so on, so the
+    first items cover the branches before any branch's second leaf. The leaves' names are embedded
+    as their full path ("PARENT > LEAF" via ``Taxonomy.names``), which tells apart one name under
+    two parents."""
+    branches: dict[tuple[str, ...], list[int]] = {}
+    for i, leaf in enumerate(tree.leaves):
+        branches.setdefault(leaf[:1], []).append(i)
+    rounds = max(len(b) for b in branches.values())
+    return [b[r] for r in range(rounds) for b in branches.values() if r < len(b)]

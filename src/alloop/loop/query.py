@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alloop.errors import AlloopBug, AlloopError
+from alloop.loop.candidates import NearLabelled, check_near_labelled
 from alloop.loop.scoring import predict_in_chunks
 from alloop.models.base import Classifier, Embedder, JointScorer
 from alloop.models.config import ModelConfig
@@ -60,6 +61,7 @@ def check_query_options(
     pool_subsample: int | None,
     near_duplicate_threshold: float,
     seed: int,
+    near_labelled_subsample: int | None = None,
 ) -> None:
     """The rules both front ends' configs share, checked in one place before any work: a whole
     batch size, a subsample that holds a batch, a valid near-duplicate threshold, a non-negative
@@ -73,6 +75,9 @@ def check_query_options(
     if seed < 0:
         raise AlloopError(f"--seed must be 0 or more, got {seed}")
     check_pool_subsample(pool_subsample, query_size)
+    if near_labelled_subsample is not None:
+        model.require_embeddings("--near-labelled-subsample")
+    check_near_labelled(near_labelled_subsample)
 
 
 def score(
@@ -110,16 +115,21 @@ def query(
     k: int,
     rng: np.random.Generator,
     pool_subsample: int | None = None,
+    near_labelled: NearLabelled | None = None,
 ) -> Query:
     """The strategy's ``k`` most useful ``unlabelled`` pool positions, most useful first.
 
     With ``pool_subsample`` only that many unlabelled items, drawn with ``rng``, are scored: for a
     fine-tuned encoder scoring is the slow part, and the best of 2,000 random candidates is
-    usually nearly as informative as the best of the whole pool. ``classifier`` must be fitted.
+    usually nearly as informative as the best of the whole pool. With ``near_labelled`` only the
+    unlabelled neighbours of the labelled items and a random share are candidates (SEALS,
+    ``loop/candidates.py``); ``pool_subsample`` then draws from those. ``classifier`` must be fitted.
     """
     unlabelled = np.asarray(unlabelled, dtype=np.int64)
     labelled = np.asarray(labelled, dtype=np.int64)
     candidates = unlabelled
+    if near_labelled is not None:
+        candidates = near_labelled(classifier, pool_texts, candidates, labelled, int(k), rng)
     if pool_subsample is not None and len(candidates) > pool_subsample:
         candidates = np.sort(rng.choice(candidates, pool_subsample, replace=False))
     k = min(int(k), len(candidates))

@@ -18,6 +18,7 @@ from alloop.models.config import (
 )
 
 if TYPE_CHECKING:
+    from alloop.data.taxonomy import Taxonomy
     from alloop.models.encoder import Encoder
     from alloop.models.finetune import FineTunedClassifier
     from alloop.models.frozen import FrozenEncoderClassifier
@@ -37,15 +38,29 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], Classifier]:
+def classifier_factory(
+    config: ModelConfig, n_classes: int, tree: Taxonomy | None = None
+) -> Callable[[int], Classifier]:
     """A function seed -> fresh classifier. Transformer classifiers share one ``Encoder``, so the
-    model loads once and every text is tokenised and embedded once per run."""
+    model loads once and every text is tokenised and embedded once per run. With a category
+    ``tree`` and ``tree_heads="levels"``, a top-level head and a leaf head (``models/tree.py``)."""
+    build = _builder(config)
+    if tree is None or tree.is_flat or config.tree_heads == "leaf":
+        return lambda seed: build(seed, n_classes)
+    from alloop.models.tree import LevelHeads
+
+    n_top = len(tree.level_nodes(1))
+    return lambda seed: LevelHeads(tree, build(seed, n_top), build(seed, n_classes))  # type: ignore[return-value]
+
+
+def _builder(config: ModelConfig) -> Callable[[int, int], Classifier]:
+    """A function (seed, number of classes) -> fresh classifier, sharing what a run shares."""
     config.validate()
     if config.classifier == "tfidf":
         from alloop.models.tfidf import SvdEmbedder, TfidfClassifier
 
         embedder = SvdEmbedder()  # shared: the pool's LSA embedding is fitted once per run
-        return lambda seed: TfidfClassifier(n_classes, seed=seed, embedder=embedder)
+        return lambda seed, n_classes: TfidfClassifier(n_classes, seed=seed, embedder=embedder)
     from alloop.models.cache import default_cache_dir
     from alloop.models.encoder import Encoder
     from alloop.models.finetune import FineTunedClassifier
@@ -62,13 +77,13 @@ def classifier_factory(config: ModelConfig, n_classes: int) -> Callable[[int], C
         cache_dir=cache_dir,
     )
     if config.classifier == "bert-frozen":
-        return lambda seed: FrozenEncoderClassifier(encoder, n_classes, seed=seed)
+        return lambda seed, n_classes: FrozenEncoderClassifier(encoder, n_classes, seed=seed)
     if config.classifier == "hybrid":
         ngrams, graph = NgramFeatures(), PoolGraph()  # shared: built from the pool once per run
-        return lambda seed: HybridClassifier(
+        return lambda seed, n_classes: HybridClassifier(
             encoder, n_classes, seed=seed, features=ngrams, graph_weight=config.graph_weight, graph=graph
         )
-    return lambda seed: FineTunedClassifier(
+    return lambda seed, n_classes: FineTunedClassifier(
         encoder,
         n_classes,
         seed=seed,

@@ -68,6 +68,10 @@ class ModelConfig:
     cache: bool = True
     cache_dir: str | None = None
     graph_weight: float = 0.5
+    tree_heads: str = "leaf"
+    """With a category tree: ``leaf`` trains one model on the leaves and sums their probabilities
+    up the tree; ``levels`` adds a top-level model that sets each branch's share
+    (``models/tree.py``; measured in docs/taxonomy.md)."""
     """hybrid: share of label spreading over the pool's neighbour graph in the probabilities (0:
     the linear head alone). On a validation split of the amazon-in pool 0.3, 0.5 and 0.7 gave
     margin AULC 0.746, 0.751 and 0.737 against 0.714 without (bench/graph_design.py)."""
@@ -84,6 +88,8 @@ class ModelConfig:
             raise AlloopError("--epochs and --batch-size must be at least 1")
         if not 0.0 <= self.graph_weight < 1.0:
             raise AlloopError(f"--graph-weight must be at least 0 and below 1, got {self.graph_weight}")
+        if self.tree_heads not in ("leaf", "levels"):
+            raise AlloopError(f"unknown --tree-heads {self.tree_heads!r}; choose leaf or levels")
         if self.max_length < 8:
             raise AlloopError(f"--max-length must be at least 8, got {self.max_length}")
         if self.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?|mps|xpu(:\d+)?", self.device):

@@ -18,8 +18,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn import config_context
-from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from alloop.errors import NotFittedError
@@ -35,13 +33,89 @@ WORKING_MEMORY_MB = 128
 """Chunk size of the neighbour search's distance matrix. scikit-learn's 1 GB default raised the
 peak memory of a 7.5k-title run by 640 MB against 180 MB here, at the same speed (0.9 s)."""
 
-MAX_TITLES = 100_000
-"""Largest pool the graph is built for. The exact neighbour search grows with the square of the
-pool: 0.9 s for 7.5k titles, 20 s for 30k on a 2-core CPU, so about 4 minutes at 100k and hours at
-a million. Above it the hybrid runs its linear head alone and says so."""
+EXACT_MAX = 10_000
+"""Largest pool searched exactly (brute force); above it an HNSW index (hnswlib) finds the
+neighbours: at 30k titles 10.8 s against 28 s exact, recall@10 0.998 (bench/ann_graph.py,
+docs/scale.md)."""
+HNSW_M = 16
+"""Links per node of the HNSW index: 16 gave recall@10 0.998 at 30k and 100k (bench/ann_graph.py)."""
+HNSW_EF_CONSTRUCTION = 100
+HNSW_EF_SEARCH = 64
+CHUNK = 65_536
+"""Texts embedded (float32) at a time while the index is built, so a million titles never sit in
+memory twice."""
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 log = logging.getLogger(__name__)
+
+
+def exact_neighbours(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` most similar other rows (indices, cosine similarities) of unit ``vectors``,
+    most similar first, by brute force in row chunks of ``WORKING_MEMORY_MB``."""
+    n = len(vectors)
+    chunk = max(1, (WORKING_MEMORY_MB << 20) // (12 * n))  # similarities + argpartition's indices
+    index = np.empty((n, k), dtype=np.int64)
+    similarity = np.empty((n, k), dtype=np.float32)
+    for lo in range(0, n, chunk):
+        block = vectors[lo : lo + chunk] @ vectors.T
+        rows = np.arange(len(block))
+        block[rows, lo + rows] = -np.inf  # itself left out
+        top = np.argpartition(block, n - k, axis=1)[:, n - k :]
+        sims = np.take_along_axis(block, top, axis=1)
+        order = np.lexsort((top, -sims), axis=1)  # most similar first, ties by index
+        index[lo : lo + chunk] = np.take_along_axis(top, order, axis=1)
+        similarity[lo : lo + chunk] = np.take_along_axis(sims, order, axis=1)
+    return index, similarity
+
+
+class NeighbourIndex:
+    """The pool's nodes, searchable by cosine similarity: brute force up to ``exact_max`` nodes
+    (exact, and faster there), an HNSW index above (approximate; built single-threaded with a
+    fixed seed, so the same pool gives the same graph)."""
+
+    def __init__(self, n: int, dim: int, exact_max: int = EXACT_MAX, seed: int = 0):
+        self.n, self.exact = n, n <= exact_max
+        self._vectors = np.empty((n, dim), dtype=np.float32) if self.exact else None
+        self._hnsw = None
+        if not self.exact:
+            import hnswlib
+
+            self._hnsw = hnswlib.Index(space="ip", dim=dim)
+            self._hnsw.init_index(
+                max_elements=n, ef_construction=HNSW_EF_CONSTRUCTION, M=HNSW_M, random_seed=seed
+            )
+            self._hnsw.set_num_threads(1)  # insertion order decides the graph: one thread, one graph
+
+    def add(self, start: int, vectors: np.ndarray) -> None:
+        """Nodes ``start`` onwards (unit vectors)."""
+        if self._vectors is not None:
+            self._vectors[start : start + len(vectors)] = vectors
+        else:
+            assert self._hnsw is not None
+            self._hnsw.add_items(vectors, np.arange(start, start + len(vectors)))
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, similarities) of the ``k`` nearest nodes of each of ``vectors``, nearest first."""
+        if self._vectors is not None:
+            sims = vectors @ self._vectors.T
+            top = np.argpartition(sims, self.n - k, axis=1)[:, self.n - k :]
+            order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
+            top = np.take_along_axis(top, order, axis=1)
+            return top, np.take_along_axis(sims, top, axis=1)
+        assert self._hnsw is not None
+        self._hnsw.set_ef(max(HNSW_EF_SEARCH, k))
+        labels, distance = self._hnsw.knn_query(vectors, k=k, num_threads=1)
+        return labels.astype(np.int64), (1.0 - distance).astype(np.float32)
+
+    def self_neighbours(self, start: int, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest other nodes of nodes ``start`` onwards (``vectors`` are theirs)."""
+        if self._vectors is not None and start == 0 and len(vectors) == self.n:
+            return exact_neighbours(self._vectors, k)
+        index, sims = self.search(vectors, k + 1)
+        own = index == np.arange(start, start + len(vectors))[:, None]
+        keep = ~own
+        keep[own.sum(axis=1) == 0, k] = False  # itself not found (a duplicate vector): drop the last
+        return index[keep].reshape(len(vectors), k), sims[keep].reshape(len(vectors), k)
 
 
 class PoolGraph:
@@ -53,15 +127,17 @@ class PoolGraph:
         n_neighbours: int = N_NEIGHBOURS,
         alpha: float = ALPHA,
         iterations: int = ITERATIONS,
-        max_titles: int = MAX_TITLES,
+        max_titles: int | None = None,
+        exact_max: int = EXACT_MAX,
     ):
         self.n_neighbours = n_neighbours
         self.alpha = alpha
         self.iterations = iterations
         self.max_titles = max_titles
+        self.exact_max = exact_max
         self._key: int | None = None
         self._row: dict[str, int] = {}
-        self._index: NearestNeighbors | None = None
+        self._index: NeighbourIndex | None = None
         self._walk: sp.csr_matrix | None = None
         self._outside: tuple[int, np.ndarray, np.ndarray] | None = None  # the last texts looked up
 
@@ -75,25 +151,39 @@ class PoolGraph:
         if key == self._key:
             return self
         unique = list(dict.fromkeys(texts))
-        if len(unique) > self.max_titles:
+        too_many = self.max_titles is not None and len(unique) > self.max_titles
+        if too_many:
             log.warning(
                 "note: the pool holds %s distinct texts; the hybrid's neighbour graph is built for at "
-                "most %s (its search grows with the square of the pool), so the linear head runs alone",
+                "most %s, so the linear head runs alone",
                 f"{len(unique):,}",
                 f"{self.max_titles:,}",
             )
-        if len(unique) < 2 or len(unique) > self.max_titles:
+        if len(unique) < 2 or too_many:
             self._key, self._walk, self._index = key, None, None
             return self
-        vectors = normalize(np.asarray(embed(unique), dtype=np.float32))
-        k = min(self.n_neighbours, len(unique) - 1)
-        index = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(vectors)
-        with config_context(working_memory=WORKING_MEMORY_MB):
-            graph = index.kneighbors_graph(mode="distance")  # itself left out
-        graph.data = np.clip(1.0 - graph.data, 0.0, None)  # cosine distance -> similarity
+        n, k = len(unique), min(self.n_neighbours, len(unique) - 1)
+        index: NeighbourIndex | None = None
+        for start in range(0, n, CHUNK):
+            vectors = normalize(np.asarray(embed(unique[start : start + CHUNK]), dtype=np.float32))
+            index = index or NeighbourIndex(n, vectors.shape[1], self.exact_max)
+            index.add(start, vectors)
+        assert index is not None
+        neighbour = np.empty((n, k), dtype=np.int64)
+        similarity = np.empty((n, k), dtype=np.float32)
+        step = n if index.exact else CHUNK
+        for start in range(0, n, step):
+            vectors = normalize(np.asarray(embed(unique[start : start + step]), dtype=np.float32))
+            rows = slice(start, start + len(vectors))
+            neighbour[rows], similarity[rows] = index.self_neighbours(start, vectors, k)
+        graph = sp.csr_matrix(
+            (np.clip(similarity.ravel(), 0.0, None), neighbour.ravel(), np.arange(0, n * k + 1, k)),
+            shape=(n, n),
+        )
+        del neighbour, similarity
         graph = (graph + graph.T).tocsr()
         degree = np.asarray(graph.sum(axis=1)).ravel()
-        scale = sp.diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
+        scale = sp.diags((1.0 / np.sqrt(np.maximum(degree, 1e-12))).astype(np.float32))
         self._walk = (scale @ graph @ scale).tocsr()
         self._index, self._key, self._outside = index, key, None
         self._row = {t: i for i, t in enumerate(unique)}
@@ -110,7 +200,7 @@ class PoolGraph:
             raise NotFittedError("fit the graph before spreading labels")
         nodes = self.rows(texts)
         known = nodes >= 0
-        seeds = np.zeros((self._walk.shape[0], n_classes))
+        seeds = np.zeros((self._walk.shape[0], n_classes), dtype=np.float32)  # half the memory traffic
         np.add.at(seeds, (nodes[known], np.asarray(labels)[known]), 1.0)
         seeds /= np.maximum(seeds.sum(axis=0, keepdims=True), 1.0)  # every class weighs the same
         share = seeds
@@ -142,8 +232,8 @@ class PoolGraph:
             return self._outside[1], self._outside[2]
         assert self._index is not None
         vectors = normalize(np.asarray(embed(texts), dtype=np.float32))
-        with config_context(working_memory=WORKING_MEMORY_MB):
-            distance, neighbour = self._index.kneighbors(vectors)
-        weight = np.clip(1.0 - distance, 0.0, None)
+        k = min(self.n_neighbours, self._index.n)
+        neighbour, similarity = self._index.search(vectors, k)
+        weight = np.clip(similarity.astype(np.float64), 0.0, None)
         self._outside = (key, weight, neighbour)
         return weight, neighbour

@@ -17,9 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, softmax
+from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from alloop.errors import NotFittedError
@@ -28,7 +27,7 @@ from alloop.models.config import ModelConfig
 from alloop.models.encoder import Encoder, Progress
 from alloop.models.frozen import FrozenEmbeddings
 from alloop.models.graph import PoolGraph
-from alloop.models.quiet import many_classes_ok
+from alloop.models.head import LinearHead, fit_head
 
 EMBEDDING_WEIGHT = 1.0
 """Norm of the embedding block next to the unit-norm n-gram block. Measured on a validation split
@@ -36,9 +35,6 @@ of the amazon-in pool (bench/hybrid_design.py): weight 2 is ahead by 0.02 at 100
 from 500 labels on (by 0.01-0.02 at 1,100-2,000), and most of a learning curve lies there."""
 HYBRID_C = 100.0
 """Inverse regularisation of the head: C=100 was ahead of 30 and 10 at every budget measured."""
-CLASS_WEIGHT = "balanced"
-"""Each class weighs the same in the loss, however few labels it has: the score is macro-F1, and
-product catalogues are skewed (measured: docs/strategies.md, "Class weights")."""
 MIN_DF = 2
 """Keep n-grams found in at least this many pool texts: an n-gram seen once can mark at most one
 labelled item. On amazon-in it cuts the word vocabulary from 61k to 14k, fits 2x faster and scores
@@ -162,7 +158,7 @@ class HybridClassifier(FrozenEmbeddings):
         self.graph_weight = graph_weight
         self.graph = graph or PoolGraph()
         self.progress: Progress | None = None
-        self._head: LogisticRegression | None = None
+        self._head: LinearHead | None = None
         self._seen: np.ndarray | None = None
         self._share: np.ndarray | None = None
 
@@ -189,12 +185,7 @@ class HybridClassifier(FrozenEmbeddings):
         if self.graph_weight > 0 and self.graph.fitted:  # without a pool there is no graph
             self._share = self.graph.spread(texts, labels, self.n_classes)
         ngrams, dense = self._blocks(texts)
-        x = sp.hstack([ngrams, sp.csr_matrix(dense)], format="csr")
-        head = LogisticRegression(
-            C=self.C, solver="newton-cg", max_iter=2000, random_state=self.seed, class_weight=CLASS_WEIGHT
-        )
-        with many_classes_ok():
-            self._head = head.fit(x, labels)
+        self._head = fit_head(ngrams, dense, labels, self.C)
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -203,15 +194,8 @@ class HybridClassifier(FrozenEmbeddings):
         if self._head is None:
             return constant_proba(len(texts), int(self._seen[0]), self.n_classes)
         ngrams, dense = self._blocks(texts)
-        # the head's decision function block by block: no sparse copy of the dense embeddings
-        coef, width = self._head.coef_, ngrams.shape[1]
-        scores = np.asarray(ngrams @ coef[:, :width].T) + dense @ coef[:, width:].T + self._head.intercept_
-        if scores.shape[1] == 1:  # two classes: scikit-learn's binary parameterisation
-            positive = expit(scores[:, 0])
-            proba = np.column_stack([1.0 - positive, positive])
-        else:
-            proba = softmax(scores, axis=1)
-        proba = expand_proba(proba, self._head.classes_, self.n_classes)
+        proba = softmax(self._head.scores(ngrams, dense), axis=1)
+        proba = expand_proba(proba, self._head.classes, self.n_classes)
         if self._share is None:
             return proba
         spread = self.graph.proba(self._share, texts, self.embed)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
 
+from alloop.data.taxonomy import Taxonomy, display
 from alloop.loop.stopping import (
     PLATEAU_CYCLES,
     PLATEAU_EPSILON,
@@ -143,6 +144,13 @@ def config_table(config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def label_names(codes: list[int], classes: list[str], taxonomy: Taxonomy | None) -> list[str]:
+    """Class names of stored label codes; a partial label (a parent category) reads "PARENT > ?"."""
+    return [
+        classes[c] if c >= 0 or taxonomy is None else display(taxonomy.node_of(c)) + " > ?" for c in codes
+    ]
+
+
 def render_report(run_dir: Path) -> Path:
     """Write the CSV exports, the PNGs and a self-contained report.html into ``run_dir``."""
     store = ResultStore.open_existing(run_dir)
@@ -151,16 +159,19 @@ def render_report(run_dir: Path) -> Path:
         classes: list[str] = store.get("classes", [])
         test_labels = np.asarray(store.get("test_labels", []), dtype=np.int64)
         pool_counts = store.get("pool_class_counts")
+        stored_tree = store.get("taxonomy")
+        stored_inner = store.get("taxonomy_inner", [])
         cycles, queried, per_class = store.cycles(), store.queried(), store.per_class()
         ceilings = store.ceilings()
         finals = store.final_predictions()
     finally:
         store.close()
+    taxonomy = Taxonomy(map(tuple, stored_tree), map(tuple, stored_inner)) if stored_tree else None
     if cycles.empty:
         from alloop.errors import AlloopError
 
         raise AlloopError(f"{run_dir} holds no finished cycle yet; nothing to report")
-    queried["label"] = [classes[i] for i in queried["label"]]
+    queried["label"] = label_names(queried["label"].tolist(), classes, taxonomy)
     cycles.to_csv(run_dir / "cycles.csv", index=False)
     queried.to_csv(run_dir / "queried.csv", index=False)
     per_class.to_csv(run_dir / "per_class.csv", index=False)

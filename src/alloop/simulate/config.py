@@ -44,6 +44,8 @@ class RunConfig:
     """Split one path column into levels on this separator."""
     taxonomy: str | None = None
     """A file declaring the category tree, one path per line."""
+    oracle_partial: float = 0.0
+    """Share of queried items the simulated annotator answers with the parent category only."""
     query_level: int | None = None
     """The tree level that ``level-margin`` (and ``balanced-branch-margin``) score; top level when unset."""
     id_column: str | None = None
@@ -64,6 +66,7 @@ class RunConfig:
     no_near_duplicates: bool = False
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     pool_subsample: int | None = None
+    near_labelled_subsample: int | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
 
     @property
@@ -74,7 +77,13 @@ class RunConfig:
         """Fail before any slow work, with the option's name in the message."""
         chosen = [self.strategy(name) for name in self.strategies]
         check_query_options(
-            chosen, self.model, self.query_size, self.pool_subsample, self.near_duplicate_threshold, self.seed
+            chosen,
+            self.model,
+            self.query_size,
+            self.pool_subsample,
+            self.near_duplicate_threshold,
+            self.seed,
+            self.near_labelled_subsample,
         )
         if not self.strategies:
             raise AlloopError("no strategy chosen; pass --strategy NAME")
@@ -93,6 +102,8 @@ class RunConfig:
             raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
             raise AlloopError("no stopping criterion: give --cycles, --budget, --target-f1 or --stop")
+        if not 0.0 <= self.oracle_partial < 1.0:
+            raise AlloopError(f"--oracle-partial must be at least 0 and below 1, got {self.oracle_partial}")
         if self.query_level is not None and self.query_level < 1:
             raise AlloopError(f"--query-level must be 1 (the top level) or more, got {self.query_level}")
         if self.stop_set_size < 10:

@@ -48,6 +48,8 @@ def run_experiment(
         raise AlloopError(
             f"{out} already holds a run; continue it with --resume {out} or choose another --out"
         )
+    if not resume and out.is_dir() and any(out.iterdir()):  # a run writes many files: never over a user's
+        raise AlloopError(f"{out} already holds files alloop did not write; a run needs a new or empty --out")
     data = load(
         config.data,
         text_columns=config.text,
@@ -61,13 +63,18 @@ def run_experiment(
     )
     if not resume:  # refused here, nothing is created
         check_against_pool(config.initial, config.query_size, config.budget, len(data.pool_texts))
+        if config.oracle_partial and data.taxonomy is None:
+            raise AlloopError(
+                "--oracle-partial answers with a parent category, so it needs a category tree; name the "
+                "levels with --label (repeated) or --label-sep"
+            )
         if config.query_level is not None and config.query_level > data.tree.depth:
             raise AlloopError(
                 f"--query-level {config.query_level} is below the category tree, which has "
                 f"{data.tree.depth} level(s); name the levels with --label (repeated) or --label-sep"
             )
     observer.loaded(data)
-    make_classifier = classifier_factory(config.model, data.n_classes)
+    make_classifier = classifier_factory(config.model, data.n_classes, data.taxonomy)
     out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(out / "results.db")
     try:

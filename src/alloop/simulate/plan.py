@@ -26,7 +26,7 @@ from alloop.errors import AlloopBug, AlloopError
 from alloop.loop import ActiveLearner, CycleResult, draw_initial
 from alloop.loop.engine import History
 from alloop.loop.evaluation import Scores, evaluate
-from alloop.loop.oracle import SimulatedOracle
+from alloop.loop.oracle import PartialOracle, SimulatedOracle
 from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder
 from alloop.models.encoder import Progress
@@ -135,6 +135,14 @@ def full_pool_ceiling(
     return scores, time.perf_counter() - start
 
 
+def make_oracle(config: RunConfig, data: TextDataset, seed: int) -> SimulatedOracle | PartialOracle:
+    """The gold labels; with ``--oracle-partial`` an annotator who sometimes names only the parent."""
+    oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
+    if config.oracle_partial and data.taxonomy is not None:
+        return PartialOracle(oracle, data.taxonomy, config.oracle_partial, seed)
+    return oracle
+
+
 def run_pair(
     config: RunConfig,
     data: TextDataset,
@@ -151,7 +159,7 @@ def run_pair(
         config.strategy(strategy, data.taxonomy),
         data.pool_texts,
         pool_ids=data.pool_ids,
-        oracle=SimulatedOracle(data.pool_ids, data.pool_labels),
+        oracle=make_oracle(config, data, seed),
         test_texts=data.test_texts,
         test_labels=data.test_labels,
         classes=data.classes,
@@ -160,6 +168,7 @@ def run_pair(
         seed=seed,
         stop_set=setup.stop_set,
         pool_subsample=config.pool_subsample,
+        near_labelled_subsample=config.near_labelled_subsample,
         taxonomy=data.taxonomy,
     )
     if point is None:
@@ -211,6 +220,7 @@ def save_meta(store: ResultStore, config: RunConfig, data: TextDataset, out: Pat
     store.put("classes", data.classes)
     if data.taxonomy is not None:
         store.put("taxonomy", [list(p) for p in data.taxonomy.leaves])
+        store.put("taxonomy_inner", [list(p) for p in data.taxonomy.inner_classes])
     store.put("test_labels", data.test_labels.tolist())
     store.put("pool_class_counts", np.bincount(data.pool_labels, minlength=data.n_classes).tolist())
     record = {

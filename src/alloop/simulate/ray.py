@@ -103,7 +103,7 @@ class GridWorker:
         torch.set_num_threads(max(1, int(cpus)))
         self.config = config
         self.data = data
-        self.make_classifier = classifier_factory(config.model, data.n_classes)
+        self.make_classifier = classifier_factory(config.model, data.n_classes, data.taxonomy)
         if vectors is not None:  # a replacement: never encode the pool again here
             self.preload(vectors)
 

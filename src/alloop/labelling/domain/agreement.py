@@ -33,8 +33,20 @@ class PairKappa:
     """None when undefined: no shared items, or both annotators always gave one same class."""
 
 
+PATH_SEP = " > "
+"""How a category tree's labels write a path (``alloop.labelling.domain.tree``)."""
+
+
+def most_specific(labels: Sequence[str]) -> list[str]:
+    """The answers without those a more specific answer refines: in a category tree a partial
+    label (``A > B``) agrees with a leaf under it (``A > B > C``), so it does not vote against
+    it. Flat labels never hold `` > ``: for them nothing is dropped."""
+    return [a for a in labels if not any(b.startswith(a + PATH_SEP) for b in labels)]
+
+
 def majority(labels: Sequence[str]) -> Vote:
-    counts = Counter(labels).most_common()
+    """The most frequent answer (None and ``tie`` when two lead); ``n_labels`` counts every answer."""
+    counts = Counter(most_specific(labels)).most_common()
     if not counts:
         return Vote(None, False, 0)
     top = [label for label, c in counts if c == counts[0][1]]

@@ -139,14 +139,17 @@ class LabelService:
             snapshot = self._snapshot
             reopened = snapshot.reopened  # partially labelled: handed out again for the leaf
 
+            def wants_leaf(p: int) -> bool:
+                return p in reopened and tally.n_class_labels(p) == 0
+
             def still_open(p: int) -> bool:
-                return tally.n_labels(p) == 0 or (p in reopened and tally.n_class_labels(p) == 0)
+                return tally.n_labels(p) == 0 or wants_leaf(p)
 
             chosen = pick(
                 needs_another=tally.needs_another,
                 queue=snapshot.queue,
                 fallback=self.fallback[self._fallback_from :],
-                available=lambda p: p not in taken and (p not in mine or p in reopened),
+                available=lambda p: p not in taken and (p not in mine or wants_leaf(p)),
                 unlabelled=lambda p: tally.n_labels(p) == 0,
                 queue_source=snapshot.source,
                 open_in_queue=still_open if reopened else None,

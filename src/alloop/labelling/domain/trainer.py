@@ -25,6 +25,7 @@ from alloop.labelling.domain.queue import Estimate, Snapshot, permutation, queue
 from alloop.labelling.domain.suggest import Suggestions, pool_predictions
 from alloop.labelling.domain.tree import LabelTree
 from alloop.labelling.storage.store import Items, LabelStore
+from alloop.loop.candidates import near_labelled
 from alloop.loop.evaluation import evaluate
 from alloop.loop.initial import (
     class_name_texts,
@@ -201,6 +202,8 @@ class Trainer:
         self._embeddings: np.ndarray | None = None
         self._name_similarity: np.ndarray | None = None
         """label-names cold start: (n_items, n_classes) similarity of item texts to class names"""
+        self._near_labelled = near_labelled(config.near_labelled_subsample)
+        """kept across retrains: its own neighbour graph is built once"""
         self._baseline = 0
         self._pending = False
         self._busy = False
@@ -326,6 +329,7 @@ class Trainer:
                 k,
                 rng,
                 config.pool_subsample,
+                self._near_labelled,
             )
             suggestions = None
             if config.suggest:  # the pool's predictions, reused by the gold estimate below

@@ -8,9 +8,6 @@ else the annotators' majority; ties and unsure answers stay open until a reviewe
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +33,7 @@ from alloop.labelling.storage.saved_model import (
     saved_model,
 )
 from alloop.labelling.storage.store import Adjudication, Items, LabelRow, LabelStore
+from alloop.outputs import check_file_target, check_folder_target, write_file, write_folder
 
 FORMATS = ("parquet", "csv", "jsonl", "hf", "label-studio")
 TABLES = ("parquet", "csv", "jsonl")
@@ -50,8 +48,6 @@ SUFFIXES = {
 """The format each ``--out`` suffix means; a name without a suffix (or a folder) means ``hf``."""
 PREDICTION_FORMATS = ("parquet", "csv")
 PREDICTIONS_FILE = "predictions.parquet"
-HF_MARKERS = ("dataset_info.json", "state.json")
-"""Files ``save_to_disk`` writes: a folder holding them is an earlier export, safe to replace."""
 
 
 def export_frame(
@@ -177,17 +173,17 @@ def config_path(out: Path) -> Path:
 
 
 def check_export_target(out: Path, fmt: str) -> None:
+    """Before any work: the target can be written, and replacing it loses nothing alloop did not
+    write (``alloop.outputs``)."""
     if fmt == "hf":
         check_output_dir(out, "--out")
-        if out.is_dir() and any(out.iterdir()) and not any((out / m).exists() for m in HF_MARKERS):
-            raise AlloopError(
-                f"--out {out} already holds files that are not a Hugging Face dataset; give a new or "
-                "empty folder"
-            )
+        check_folder_target(out, "--out")
         return
     check_output_file(out, "--out")
+    check_file_target(out, "--out")
     if fmt == "label-studio":
         check_output_file(config_path(out), "--out (its labelling config)")
+        check_file_target(config_path(out), "--out (its labelling config)")
 
 
 @dataclass
@@ -308,18 +304,10 @@ def write_hf(
         columns["partial"] = [tree.is_partial(finals[p].label) for p in chosen]
         features["partial"] = datasets.Value("bool")
     dataset = datasets.Dataset.from_dict(columns, features=datasets.Features(features))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # one line of output, not a progress bar per export
     try:
-        dataset.save_to_disk(str(temp))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(temp, out)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
+        write_folder(out, lambda temp: dataset.save_to_disk(str(temp)))
     finally:
         if bars:
             datasets.enable_progress_bars()
@@ -327,28 +315,24 @@ def write_hf(
 
 
 def write_table(frame: pd.DataFrame, out: Path, fmt: str | None) -> str:
+    """Written beside and renamed into place, replacing only a file alloop wrote."""
     fmt = fmt or export_format(out, None)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        frame.to_parquet(out, index=False)
-    elif fmt == "jsonl":
-        frame.to_json(out, orient="records", lines=True, force_ascii=False)
-    else:
-        frame.to_csv(out, index=False)
+
+    def write(temp: Path) -> None:
+        if fmt == "parquet":
+            frame.to_parquet(temp, index=False)
+        elif fmt == "jsonl":
+            frame.to_json(temp, orient="records", lines=True, force_ascii=False)
+        else:
+            frame.to_csv(temp, index=False)
+
+    write_file(out, write)
     return fmt
 
 
 def _write_text(path: Path, text: str) -> None:
     """Written beside and renamed into place: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_file(path, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
 # -- predict --------------------------------------------------------------------------------------
@@ -385,6 +369,7 @@ def predict(
     has never seen."""
     out = out if out is not None else project / PREDICTIONS_FILE
     check_output_file(out, "--out")
+    check_file_target(out, "--out")
     fmt = table_format(out, fmt, PREDICTION_FORMATS)
     store = LabelStore.open(project)
     try:

@@ -128,6 +128,7 @@
     list.replaceChildren();
     t.rows.slice(0, MAX_ROWS).forEach((row, i) => list.append(renderRow(row, i)));
     if (t.rows.length > MAX_ROWS) list.append(el("li", "… " + (t.rows.length - MAX_ROWS) + " more: type to narrow", "more"));
+    list.scrollTop = 0; // a new list starts at its top, where the highlighted row is
     renderCrumbs();
   }
 
@@ -242,6 +243,9 @@
       event.preventDefault();
       if (!empty) go(t.crumb);
       else if (t.crumb) go("");
+    } else if (empty && event.key === "+" && window.alloopSimilar) {
+      event.preventDefault();
+      window.alloopSimilar.toggleAll(); // similar.js: tick or untick every similar listing
     } else if (empty && /^[1-9]$/.test(event.key)) {
       const guess = t.top[Number(event.key) - 1];
       if (guess) {
@@ -253,6 +257,7 @@
 
   function showItem(item) {
     if (!t.on) return;
+    const started = performance.now();
     $("suggestion").hidden = true; // the top paths replace the flat page's suggestion line
     t.top = (!item.done && item.top) || [];
     const note = $("tree-note");
@@ -268,6 +273,7 @@
     input().value = "";
     render();
     if (document.activeElement !== input() && !document.activeElement.closest("#search, #recent, #review-view, #guidelines")) input().focus();
+    performance.measure("alloop:tree-picker", { start: started }); // the picker's share, for bench/
   }
 
   // -- counts, grouped by branch ---------------------------------------------------------------
@@ -307,7 +313,8 @@
   }
 
   function summaryText(node, c) {
-    let text = c.labelled.get(node.path) + " labels";
+    const n = c.labelled.get(node.path);
+    let text = n + (n === 1 ? " label" : " labels");
     if (c.partial.get(node.path)) text += " · " + c.partial.get(node.path) + " partial";
     const none = c.missing.get(node.path);
     if (isBranch(node)) text += " · " + none + "/" + node.nLeaves + " with none";

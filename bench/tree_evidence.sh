@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The runs behind docs/taxonomy.md ("Evidence"): an initial set of 100 (stratified), batches of 50, up
+# to 2,000 labels (38 cycles), the default classifier. Writes to runs/tree-*; a finished run is skipped.
+# SEEDS (default 5) sets the seeds; on a shared 2-core CPU 5 seeds of one tree run take hours.
+#   bash bench/tree_evidence.sh amazon      # amazon-in: 19 -> 111 tree, and the flat 19-class model
+#   bash bench/tree_evidence.sh bestbuy     # Best Buy: 3-level tree (bench/datasets/bestbuy.py)
+# then: python bench/tree_table.py runs/tree-amazon runs/tree-amazon-flat-top
+set -euo pipefail
+DATA=${DATA:-../shared/data/amazon-in-products/amazon_in_products.parquet}
+BESTBUY=${BESTBUY:-../data-ext/bestbuy.parquet}
+ALLOOP=${ALLOOP:-.venv/bin/alloop}
+SEEDS=${SEEDS:-5}
+TREE=(--strategy random --strategy margin --strategy top-down-margin --strategy level-margin
+      --strategy balanced-branch-margin --query-level 1)
+FLAT=(--strategy random --strategy margin)
+run() { local name=$1; shift; [ -f "runs/$name/report.html" ] || nice -n 10 "$ALLOOP" run --seeds "$SEEDS" \
+    --initial 100 --query-size 50 --cycles 38 --budget 2000 "$@" --out "runs/$name"; }
+for what in "${@:-amazon}"; do
+  case "$what" in
+    amazon)
+      run tree-amazon --data "$DATA" --label category --label sub_category "${TREE[@]}"
+      run tree-amazon-flat-top --data "$DATA" --label category "${FLAT[@]}" ;;
+    bestbuy)
+      run tree-bestbuy --data "$BESTBUY" --label category_path --label-sep " > " "${TREE[@]}"
+      run tree-bestbuy-flat-top --data "$BESTBUY" --label level_1 "${FLAT[@]}" ;;
+    *) echo "unknown: $what (amazon, bestbuy)" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,78 @@
+"""The approximate (HNSW) neighbour graph against the exact one, and a pool above the old
+100,000-title limit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from alloop.models.graph import PoolGraph, exact_neighbours
+
+
+def clustered(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 20 centres, like titles of 20 product types."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((20, dim))
+    v = centres[rng.integers(0, 20, n)] + 0.4 * rng.standard_normal((n, dim))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+class ArrayEncoder:
+    """Text "t{i}" is row i of a fixed array."""
+
+    def __init__(self, vectors: np.ndarray):
+        self.vectors = vectors
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.vectors[[int(t[1:]) for t in texts]]
+
+
+def test_exact_neighbours_are_the_brute_force_ones():
+    v = clustered(700)
+    index, similarity = exact_neighbours(v, 5)
+    full = v @ v.T
+    np.fill_diagonal(full, -np.inf)
+    expected = np.argsort(-full, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(index, expected)
+    np.testing.assert_allclose(similarity, np.take_along_axis(full, expected, axis=1), rtol=1e-6)
+
+
+def test_the_approximate_graph_agrees_with_the_exact_one_and_spreads_the_same():
+    n = 3000
+    encoder = ArrayEncoder(clustered(n))
+    texts = [f"t{i}" for i in range(n)]
+    exact = PoolGraph(exact_max=n).fit(texts, encoder.embed)
+    approx = PoolGraph(exact_max=100).fit(texts, encoder.embed)
+    assert exact._index.exact and not approx._index.exact
+    a, b = exact._walk, approx._walk
+    overlap = np.mean([len(np.intersect1d(a[i].indices, b[i].indices)) / len(a[i].indices) for i in range(n)])
+    assert overlap > 0.97
+    rng = np.random.default_rng(1)
+    seeds = rng.choice(n, 200, replace=False)
+    labels = rng.integers(0, 4, 200)
+    labelled = [texts[i] for i in seeds]
+    agree = exact.spread(labelled, labels, 4).argmax(1) == approx.spread(labelled, labels, 4).argmax(1)
+    assert agree.mean() > 0.97
+    outside = ArrayEncoder(clustered(50, seed=2))
+    share = approx.spread(labelled, labels, 4)
+    total = approx.proba(share, [f"t{i}" for i in range(50)], outside.embed).sum(1)
+    np.testing.assert_allclose(total, 1.0, rtol=1e-5)  # float32 shares
+
+
+def test_the_approximate_graph_is_the_same_each_time():
+    n = 2000
+    encoder = ArrayEncoder(clustered(n, seed=3))
+    texts = [f"t{i}" for i in range(n)]
+    first = PoolGraph(exact_max=10).fit(texts, encoder.embed)._walk
+    second = PoolGraph(exact_max=10).fit(texts, encoder.embed)._walk
+    assert (first != second).nnz == 0
+
+
+def test_a_pool_above_the_old_limit_of_100000_titles_gets_its_graph():
+    n = 100_500
+    encoder = ArrayEncoder(clustered(n, dim=8, seed=4))
+    g = PoolGraph().fit([f"t{i}" for i in range(n)], encoder.embed)
+    assert g.fitted and g._walk.shape == (n, n) and not g._index.exact
+    share = g.spread(["t0", "t1"], np.array([0, 1]), 2)
+    assert (share.sum(axis=1) > 0).mean() > 0.5  # the labels reached far into the pool
