@@ -2,8 +2,9 @@
 
 For a tree run: per strategy, the mean over seeds of leaf macro-F1, top-level macro-F1 (from the
 leaf model's probabilities summed up the tree) and hierarchical F1 at 1,100 and 2,000 labels, the
-leaf AULC, and the labels at which the mean leaf curve first reaches 90% of the full-pool leaf
-macro-F1. For a flat run of the top level: macro-F1 at 1,100 and 2,000 labels.
+mean leaf macro-F1 over the curve (AULC), and the labels at which the mean leaf curve first
+reaches 90% of the full-pool leaf macro-F1. For a flat run of the top level: macro-F1 at 1,100 and
+2,000 labels.
 
     python bench/tree_table.py runs/tree-amazon runs/tree-amazon-flat-top
 """
@@ -48,7 +49,8 @@ def table(folder: Path) -> None:
     columns = ["macro_f1", *(["macro_f1_level_1", "hier_f1"] if tree else [])]
     names = {"macro_f1": "leaf F1", "macro_f1_level_1": "top F1", "hier_f1": "hF1"}
     head = [f"{names[c]} @{n:,}" for n in AT for c in columns]
-    print("| strategy | " + " | ".join(head) + " | leaf AULC | labels to 90% of full-pool leaf F1 |")
+    tail = " | mean leaf F1, 100-2,000 | labels to 90% of full-pool leaf F1 |"
+    print("| strategy | " + " | ".join(head) + tail)
     print("|---|" + "---|" * (len(head) + 2))
     for strategy, group in cycles.groupby("strategy", sort=False):
         curve = group.groupby("n_labelled")[columns].mean().reset_index()
