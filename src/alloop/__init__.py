@@ -1,6 +1,6 @@
 """alloop: active learning for text classification.
 
-The Python API, for notebooks and scripts (README, "Python API"): everything below is importable
+The Python API, for notebooks and scripts (docs/python-api.md): everything below is importable
 as ``from alloop import NAME`` and kept stable. Names are imported on first use, so
 ``import alloop`` (and the ``alloop`` command's start) does not pay for torch or scikit-learn.
 """

@@ -24,21 +24,22 @@ def site(tmp_path_factory) -> Iterator[dict]:
     tokens, args = new_project(folder / "project", data, ["alice"])
     args += ["--classifier", "tfidf", "--query-size", "20"]
     server = Server(args, folder / "server.log").start(tokens["alice"])
-    frame = pd.read_parquet(data)
-    with httpx.Client(base_url=server.url, headers=bearer(tokens["alice"]), timeout=60) as api:
-        for pos in range(0, len(frame), 30):  # 40 labels through the API: two model rounds
-            api.post(
-                "/api/labels", json={"item_id": str(pos), "label": frame["path"][pos]}
-            ).raise_for_status()
-    wait_for_model(server.url, tokens["alice"], version=2)
-    yield {
-        "url": server.url,
-        "token": tokens["alice"],
-        "frame": frame,
-        "db": folder / "project" / "label.db",
-        "log": folder / "server.log",
-    }
-    server.stop()
+    try:  # a failed seeding stops the server too
+        frame = pd.read_parquet(data)
+        with httpx.Client(base_url=server.url, headers=bearer(tokens["alice"]), timeout=60) as api:
+            for pos in range(0, len(frame), 30):  # 40 labels through the API: two model rounds
+                body = {"item_id": str(pos), "label": frame["path"][pos]}
+                api.post("/api/labels", json=body).raise_for_status()
+        wait_for_model(server.url, tokens["alice"], version=2)
+        yield {
+            "url": server.url,
+            "token": tokens["alice"],
+            "frame": frame,
+            "db": folder / "project" / "label.db",
+            "log": folder / "server.log",
+        }
+    finally:
+        server.stop()
 
 
 def stored(db, item_id: str) -> str:
@@ -146,3 +147,33 @@ def test_keyboard_labelling_in_a_600_leaf_tree(site, browser, tmp_path):
     assert not errors, errors
     assert "Warning" not in site["log"].read_text()  # no library warning reaches the terminal
     context.close()
+
+
+def test_a_reviewer_settles_a_tree_item_by_typing_its_path(site, browser):
+    from alloop.labelling.storage.store import LabelStore
+
+    frame, db = site["frame"], site["db"]
+    store = LabelStore.open(db.parent)
+    rita = store.add_annotator("rita", "reviewer")
+    bob = store.add_annotator("bob")
+    store.close()
+    gold = frame["path"][33]
+    with httpx.Client(base_url=site["url"], timeout=60) as api:
+        for token, label in ((site["token"], gold), (bob, "Clothing > Audio")):  # a tie
+            answer = api.post("/api/labels", headers=bearer(token), json={"item_id": "33", "label": label})
+            answer.raise_for_status()
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
+    page.goto(f"{site['url']}/#token={rita}")
+    page.wait_for_function("document.body.dataset.itemId")
+    page.keyboard.press("Alt+r")  # plain letters go to the category search
+    page.wait_for_function("document.body.dataset.reviewItemId === '33'")
+    assert page.evaluate("document.querySelectorAll('#review-buttons button[data-label]').length") == 0
+    assert page.evaluate("document.activeElement.id") == "review-path"
+    page.keyboard.type(gold)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('review-message').textContent.startsWith('decided')")
+    with sqlite3.connect(db) as conn:
+        decided = conn.execute("SELECT label FROM adjudications WHERE pos = 33").fetchone()
+    assert decided == (gold,)
+    page.keyboard.press("Escape")  # an empty field: back to labelling
+    page.wait_for_function("!document.getElementById('app').hidden")

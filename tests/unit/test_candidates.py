@@ -128,3 +128,11 @@ def test_every_strategy_ranks_the_live_queue_from_near_candidates(data_file, tmp
         assert len(expected.scored) < len(data.unlabelled)
     finally:
         service.close()
+
+
+def test_cli_refuses_a_negative_near_labelled_subsample(tmp_path):
+    from cli_support import alloop
+
+    result = alloop("run", "--near-labelled-subsample", "-1", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "near-labelled-subsample" in result.stderr
+    assert "Traceback" not in result.stderr

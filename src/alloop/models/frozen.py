@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from alloop.errors import NotFittedError
 from alloop.models.base import SharesResources, check_fit_input, constant_proba, expand_proba
 from alloop.models.encoder import Encoder, Progress
+from alloop.models.quiet import many_classes_ok
 
 
 def fit_linear_head(
@@ -26,7 +27,9 @@ def fit_linear_head(
     """
     if len(np.unique(labels)) < 2:
         return None
-    return LogisticRegression(C=C, solver="newton-cg", max_iter=2000, random_state=seed).fit(features, labels)
+    head = LogisticRegression(C=C, solver="newton-cg", max_iter=2000, random_state=seed)
+    with many_classes_ok():
+        return head.fit(features, labels)
 
 
 class FrozenEmbeddings(SharesResources):

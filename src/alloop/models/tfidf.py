@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from alloop.errors import AlloopError, NotFittedError
 from alloop.models.base import SharesResources, check_fit_input, constant_proba, expand_proba
+from alloop.models.quiet import many_classes_ok
 
 
 def _no_words(exc: ValueError) -> Exception:
@@ -89,7 +90,8 @@ class TfidfClassifier(SharesResources):
             LogisticRegression(C=self.C, solver="newton-cg", max_iter=2000, random_state=self.seed),
         )
         try:
-            self._pipeline.fit(list(texts), labels)
+            with many_classes_ok():
+                self._pipeline.fit(list(texts), labels)
         except ValueError as exc:
             raise _no_words(exc) from None
         return self

@@ -36,7 +36,9 @@ function reviewBuild() {
   const buttons = el("section");
   buttons.id = "review-buttons";
   buttons.setAttribute("aria-label", "final label");
-  const hint = el("p", "Choose the final label with its key, then Enter to confirm. Shift+R or Escape: back to labelling.", "hint");
+  const choose = state.tree ? "Type the final category's path" : "Choose the final label with its key";
+  const back = state.tree ? "Escape in an empty field" : "Shift+R or Escape";
+  const hint = el("p", choose + ", then Enter to confirm. " + back + ": back to labelling.", "hint");
   view.append(card, message, buttons, hint);
   $("app").after(view);
   review.view = view;
@@ -59,9 +61,42 @@ function reviewCount(remaining) {
   review.toggle.replaceChildren(el("kbd", "R"), document.createTextNode(review.on ? "Back to labelling" : "Review (" + remaining + ")"));
 }
 
+// A category tree's reviewer types the path (the browser's list filters the 1,000+ paths and
+// their branches as they type) instead of choosing among 1,000 buttons; Enter decides.
+function reviewPathField(box) {
+  const paths = new Set();
+  for (const label of state.labels) {
+    const parts = label.split(" > ");
+    for (let k = 1; k <= parts.length; k++) paths.add(parts.slice(0, k).join(" > "));
+  }
+  const list = el("datalist");
+  list.id = "review-paths";
+  for (const path of [...paths].sort()) {
+    const option = el("option");
+    option.value = path;
+    list.append(option);
+  }
+  const field = el("input");
+  field.id = "review-path";
+  field.type = "text";
+  field.setAttribute("list", "review-paths");
+  field.setAttribute("aria-label", "the final category: type its path");
+  field.placeholder = "type the final category's path (a branch is a partial label), Enter decides";
+  field.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !field.value) return reviewShow(false); // back to labelling
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    if (!paths.has(field.value.trim())) return reviewSay("not a category of the tree: " + field.value);
+    reviewChoose(field.value.trim());
+    reviewConfirm().then(() => { field.value = ""; });
+  });
+  box.append(field, list);
+}
+
 function reviewButtons() {
   const box = $("review-buttons");
   box.replaceChildren();
+  if (state.tree) return reviewPathField(box);
   state.labels.forEach((label, i) => {
     const button = el("button");
     button.type = "button";
@@ -118,6 +153,7 @@ function reviewRender(item) {
   }
   document.body.dataset.reviewItemId = item.done ? "" : item.item_id;
   reviewCount(item.remaining);
+  if (state.tree && review.on && !item.done) $("review-path").focus(); // the keys go to the path
 }
 
 function reviewFailed(error) {

@@ -214,9 +214,10 @@
     if (!t.on) return;
     const field = input();
     if (event.altKey && !event.ctrlKey && !event.metaKey) {
-      const control = { s: "skip", u: "unsure", z: "undo" }[event.key.toLowerCase()];
+      const control = { s: "skip", u: "unsure", z: "undo", r: "review" }[event.key.toLowerCase()];
       if (!control) return;
       event.preventDefault();
+      if (control === "review") return $("review-toggle")?.click(); // reviewers: the review view
       if (control === "undo") return undo();
       markKey();
       return answer({ [control]: true });
