@@ -12,12 +12,15 @@ from the classifier's embeddings (``models.graph.PoolGraph``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alloop.errors import AlloopError
 from alloop.models.base import Classifier, Embedder
-from alloop.models.graph import PoolGraph
+
+if TYPE_CHECKING:  # the graph (scipy, scikit-learn) loads when a sampler is built, not on import:
+    from alloop.models.graph import PoolGraph  # the CLI's light commands import the query step
 
 
 def check_near_labelled(n_random: int | None) -> None:
@@ -37,11 +40,15 @@ class NearLabelled:
     def __init__(self, n_random: int, graph: PoolGraph | None = None):
         check_near_labelled(n_random)
         self.n_random = n_random
+        from alloop.models.graph import PoolGraph
+
         self._own_graph = graph or PoolGraph()
         self._nodes: tuple[int, np.ndarray] | None = None  # (graph key, node of each pool position)
 
     def graph(self, classifier: Classifier, pool_texts: Sequence[str]) -> PoolGraph:
         """The classifier's fitted pool graph (the hybrid's), else this sampler's own."""
+        from alloop.models.graph import PoolGraph
+
         graph = getattr(classifier, "graph", None)
         if isinstance(graph, PoolGraph) and graph.fitted and graph._key == hash(tuple(pool_texts)):
             return graph
