@@ -57,6 +57,12 @@ STEP_FRACTION = 0.01
 """Each step of the scan accepts this share of the labelled items more."""
 
 
+def percent(value: float) -> str:
+    """A share as people write it: 95%, or 99.9% when the whole percent would round it."""
+    whole = round(value * 100)
+    return f"{whole}%" if abs(value * 100 - whole) < 1e-9 else f"{value:.1%}"
+
+
 def check_precision(value: float, option: str = "--target-precision") -> float:
     """A precision target must lie strictly between 0 and 1 (1 cannot be certified from a sample)."""
     if not isinstance(value, int | float) or math.isnan(value) or not 0.0 < value < 1.0:
@@ -130,13 +136,13 @@ class Threshold:
         """One line a person can check."""
         if self.value is None:
             return (
-                f"no confidence threshold reaches {self.target:.0%} precision with {self.confidence:.0%} "
-                f"confidence on {self.n_labelled:,} labelled items yet"
+                f"no confidence threshold reaches {percent(self.target)} precision with "
+                f"{percent(self.confidence)} confidence on {self.n_labelled:,} labelled items yet"
             )
         return (
             f"threshold {self.value:.3f}: {self.n_accepted - self.n_errors:,} of {self.n_accepted:,} "
             f"labelled items above it were right out of fold; precision >= {self.lower_bound:.3f} "
-            f"with {self.confidence:.0%} confidence"
+            f"with {percent(self.confidence)} confidence"
         )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alloop.loop.autolabel import percent
 from alloop.report.figures import colours, subplots
 
 COLUMNS = ("auto_coverage_estimated", "auto_coverage_test", "auto_precision_test")
@@ -69,8 +70,8 @@ def verdict_lines(cycles: pd.DataFrame, target: float, confidence: float) -> lis
     table = curve(cycles)
     last = table.loc[table.groupby("strategy", sort=False)["n_labelled"].idxmax()]
     best = last.sort_values("estimated", ascending=False).iloc[0]
-    at = f"at >= {target:.0%} precision"
-    how = f"threshold chosen from the labels alone, out of fold, with {confidence:.0%} confidence"
+    at = f"at >= {percent(target)} precision"
+    how = f"threshold chosen from the labels alone, out of fold, with {percent(confidence)} confidence"
     if not best["estimated"] > 0:
         lines = [
             f"Auto-labelling {at}: no strategy's labels certify any threshold yet "
@@ -107,7 +108,7 @@ def verdict_lines(cycles: pd.DataFrame, target: float, confidence: float) -> lis
     if low:
         lines.append(
             f"Warning: in {low} of {total} cycles with auto-labelled test items the measured precision "
-            f"fell below {target:.0%} (a {1 - confidence:.0%} risk per cycle is allowed by the bound)."
+            f"fell below {percent(target)} (a {1 - confidence:.0%} risk per cycle is allowed by the bound)."
         )
     return lines
 
@@ -125,9 +126,9 @@ def coverage_figure(cycles: pd.DataFrame, target: float, path: Path, title: str)
         left.plot(part["n_labelled"], 100 * part["estimated"], color=colour, label=f"{strategy}, estimated")
         left.plot(part["n_labelled"], 100 * part["test"], color=colour, linestyle="--", label="  on test")
         right.plot(part["n_labelled"], 100 * part["precision"], color=colour, marker="o", markersize=2.5)
-    right.axhline(100 * target, color="black", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    right.axhline(100 * target, color="black", linestyle="--", linewidth=1, label=f"target {percent(target)}")
     left.set_ylabel("share auto-labelled (%)")
-    left.set_title(f"Auto-labelled at >= {target:.0%} precision")
+    left.set_title(f"Auto-labelled at >= {percent(target)} precision")
     right.set_ylabel("precision of the auto-labelled test items (%)")
     right.set_title("Precision measured on the test set")
     for ax in (left, right):

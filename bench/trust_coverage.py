@@ -1,0 +1,189 @@
+"""Auto-labelling at a target precision, estimated from labels vs measured on the test set
+(docs/trust.md): per strategy, seed and label budget, the threshold ``alloop.loop.autolabel``
+chooses out of fold, the share of the unlabelled pool it accepts (the estimate), and on the test
+set the share accepted and the precision reached; beside them the best case (the threshold chosen
+on the test set itself). One set of out-of-fold fits serves every target.
+
+    python bench/trust_coverage.py --data ../shared/data/amazon-in-products/amazon_in_products.parquet \\
+        --strategies random margin balanced-margin --seeds 5 --out bench/results/trust_amazon.csv
+    python bench/trust_coverage.py ... --noise 0.1 --errors   # + the label-error finder's precision/recall
+
+Rows go to ``--out`` (CSV) as they are measured; the summary table (mean over seeds) is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alloop import ModelConfig, classifier_factory, get_strategy, load_dataset
+from alloop.loop import ActiveLearner, draw_initial
+from alloop.loop.autolabel import calibrate, choose_threshold
+from alloop.loop.oracle import NoisyOracle, SimulatedOracle, flip_weights
+from alloop.models.base import with_pool
+
+DATA = "../shared/data/amazon-in-products/amazon_in_products.parquet"
+
+
+def best_case(confidence: np.ndarray, right: np.ndarray, target: float) -> float:
+    """The largest share of the test set whose most confident items reach ``target`` precision
+    (the threshold chosen on the test labels themselves: what no real rule can beat)."""
+    order = np.argsort(-confidence, kind="stable")
+    precision = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(precision >= target)
+    return float((ok.max() + 1) / len(order)) if len(ok) else 0.0
+
+
+def label_errors(proba: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """cleanlab's ``find_label_issues`` on out-of-fold probabilities, as alloop runs it."""
+    from alloop.loop.label_errors import find_label_errors
+
+    return find_label_errors(proba, given)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=DATA)
+    parser.add_argument("--text", default="title")
+    parser.add_argument("--label", default="category")
+    parser.add_argument("--classifier", default=ModelConfig.classifier)
+    parser.add_argument("--strategies", nargs="+", default=["random", "margin", "balanced-margin"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--budgets", default="300,600,1100,2000")
+    parser.add_argument("--targets", default="0.95,0.9")
+    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--query-size", type=int, default=50)
+    parser.add_argument("--initial", type=int, default=100)
+    parser.add_argument("--noise", type=float, default=0.0)
+    parser.add_argument("--noise-kind", default="uniform", choices=["uniform", "confusion"])
+    parser.add_argument("--errors", action="store_true", help="measure the label-error finder too")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    budgets = [int(b) for b in args.budgets.split(",")]
+    targets = [float(t) for t in args.targets.split(",")]
+    print(
+        f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} CPUs, load avg "
+        f"{os.getloadavg()[0]:.1f}; {args.classifier}, {Path(args.data).name}, noise {args.noise} "
+        f"{args.noise_kind}, confidence {args.confidence}",
+        flush=True,
+    )
+    data = load_dataset(args.data, text_columns=[args.text], label_column=args.label, seed=0)
+    make = classifier_factory(ModelConfig(classifier=args.classifier), data.n_classes)
+    first = make(0)
+    precompute = getattr(first, "precompute", None)
+    if precompute is not None:
+        precompute(data.pool_texts + data.test_texts)
+    similar = None
+    if args.noise and args.noise_kind == "confusion":
+        from sklearn.metrics import confusion_matrix
+
+        from alloop.loop.autolabel import out_of_fold
+
+        proba = out_of_fold(lambda: make(0), data.pool_texts, data.pool_labels, data.n_classes, 0, 5,
+                            data.pool_texts)  # fmt: skip
+        similar = flip_weights(
+            confusion_matrix(data.pool_labels, proba.argmax(1), labels=range(data.n_classes))
+        )
+    rows: list[dict[str, object]] = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for seed in range(args.seeds):
+        initial = draw_initial(
+            data.pool_labels, args.initial, "stratified", np.random.default_rng(seed), None
+        )
+        for name in args.strategies:
+            oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
+            if args.noise:
+                oracle = NoisyOracle(oracle, data.n_classes, args.noise, seed, similar)  # type: ignore[assignment]
+            learner = ActiveLearner(
+                make(seed), get_strategy(name), data.pool_texts, pool_ids=data.pool_ids, oracle=oracle,
+                classes=data.classes, query_size=args.query_size, seed=seed,
+            )  # fmt: skip
+            with_pool(learner.classifier, data.pool_texts)
+            learner.teach(initial, oracle.label(list(data.pool_ids[initial])))
+            while True:
+                n = len(learner.order)
+                learner.fit()
+                if n in budgets:
+                    rows.extend(measure(learner, data, make, seed, name, n, targets, args, oracle))
+                    pd.DataFrame(rows).to_csv(args.out, index=False)
+                if n >= max(budgets):
+                    break
+                picks = learner.query(min(args.query_size, min(b for b in budgets if b > n) - n))
+                learner.teach(picks, oracle.label(list(data.pool_ids[picks])))
+            print(f"seed {seed} {name} done", flush=True)
+    summarise(pd.DataFrame(rows))
+
+
+def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[dict[str, object]]:
+    start = time.perf_counter()
+    positions = learner.labelled
+    given = learner.labels[positions]
+    found = calibrate(
+        lambda: make(seed), [data.pool_texts[i] for i in positions], given, data.n_classes, seed,
+        pool_texts=data.pool_texts,
+    )  # fmt: skip
+    cv_seconds = time.perf_counter() - start
+    rest = np.flatnonzero(learner.labels < 0)
+    pool_conf = learner.classifier.predict_proba([data.pool_texts[i] for i in rest]).max(axis=1)
+    test = learner.classifier.predict_proba(data.test_texts)
+    test_conf, test_right = test.max(axis=1), test.argmax(axis=1) == data.test_labels
+    out = []
+    for target in targets:
+        threshold = choose_threshold(found.confidence, found.correct, target, args.confidence)
+        accepted = threshold.accepts(test_conf)
+        out.append(
+            {
+                "seed": seed,
+                "strategy": name,
+                "labels": n,
+                "target": target,
+                "threshold": threshold.value,
+                "estimated": float(threshold.accepts(pool_conf).mean()),
+                "test_coverage": float(accepted.mean()),
+                "test_precision": float(test_right[accepted].mean()) if accepted.any() else math.nan,
+                "best_case": best_case(test_conf, test_right, target),
+                "accuracy": float(test_right.mean()),
+                "oof_accuracy": float(found.correct.mean()),
+                "cv_seconds": cv_seconds,
+            }
+        )
+    if args.errors and args.noise:
+        flagged = label_errors(found.proba, given)
+        truth = data.pool_labels[positions]
+        wrong = given != truth
+        hit = int((flagged & wrong).sum())
+        for row in out:
+            row.update(
+                n_wrong=int(wrong.sum()),
+                n_flagged=int(flagged.sum()),
+                error_precision=hit / flagged.sum() if flagged.any() else math.nan,
+                error_recall=hit / wrong.sum() if wrong.any() else math.nan,
+            )
+    return out
+
+
+def summarise(rows: pd.DataFrame) -> None:
+    columns = ["estimated", "test_coverage", "test_precision", "best_case"]
+    extra = [c for c in ("error_precision", "error_recall") if c in rows]
+    table = rows.groupby(["target", "strategy", "labels"], sort=False)[columns + extra].mean()
+    table["seeds"] = rows.groupby(["target", "strategy", "labels"], sort=False).size()
+    claimed = rows[rows["estimated"] > 0]
+    short = claimed[claimed["test_precision"] < claimed["target"]]
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    print(
+        f"points where the estimate claims coverage: {len(claimed)}; measured precision below target: {len(short)}"
+    )
+    print(f"out-of-fold seconds per measurement: median {rows['cv_seconds'].median():.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
