@@ -179,9 +179,7 @@ def summarise(rows: pd.DataFrame) -> None:
     claimed = rows[rows["estimated"] > 0]
     short = claimed[claimed["test_precision"] < claimed["target"]]
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-    print(
-        f"points where the estimate claims coverage: {len(claimed)}; measured precision below target: {len(short)}"
-    )
+    print(f"points where the estimate claims coverage: {len(claimed)}; measured below target: {len(short)}")
     print(f"out-of-fold seconds per measurement: median {rows['cv_seconds'].median():.2f}")
 
 
