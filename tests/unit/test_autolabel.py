@@ -15,6 +15,7 @@ from alloop.loop.autolabel import (
     Threshold,
     choose_threshold,
     coverage,
+    decide,
     fewest_to_pass,
     out_of_fold,
     precision_lower_bound,
@@ -128,9 +129,13 @@ def test_all_right_accepts_all_and_ties_go_together():
 def test_coverage_counts_the_accepted_and_their_precision():
     threshold = Threshold(0.8, 0.95, 0.95, 100, 50, 1, 0.96)
     proba = np.array([[0.9, 0.1], [0.85, 0.15], [0.3, 0.7], [0.5, 0.5]])
-    found = coverage(threshold, proba, np.array([0, 1, 1, 1]))
+    found = coverage(threshold, proba, None, np.array([0, 1, 1, 1]))
     assert found.share == 0.5 and found.n_accepted == 2 and found.precision == 0.5
-    assert math.isnan(coverage(threshold, proba[2:3], np.array([1])).precision)
+    assert math.isnan(coverage(threshold, proba[2:3], None, np.array([1])).precision)
+    # the fold models' top class must agree with the shipped label: row 1 disagrees, so only row 0
+    agreeing = coverage(threshold, proba, np.array([0, 1, 1, 0]), np.array([0, 1, 1, 1]))
+    assert agreeing.n_accepted == 1 and agreeing.precision == 1.0
+    assert decide(threshold, proba, np.array([0, 1, 1, 0])).tolist() == [True, False, False, False]
 
 
 @pytest.mark.parametrize("bad", [1.5, 1.0, 0.0, -0.1, float("nan")])

@@ -60,9 +60,10 @@ def test_predict_min_precision_marks_what_clears_the_threshold(project, tmp_path
     assert list(frame.columns) == ["item_id", "text", "predicted_label", "confidence", "auto_accepted"]
     assert len(frame) == 80  # the items without a final label
     line = next(x for x in said.splitlines() if x.startswith("auto-accepted"))
-    threshold = float(line.split("threshold ")[1].split(":")[0])
-    assert frame["auto_accepted"].tolist() == (frame["confidence"] >= threshold).tolist()
     assert 0 < frame["auto_accepted"].sum() < len(frame)
+    # the fold models decide (docs/trust.md), so the model's own confidence only tends to be higher
+    accepted = frame["auto_accepted"]
+    assert frame.loc[accepted, "confidence"].mean() > frame.loc[~accepted, "confidence"].mean()
     assert f"auto-accepted {int(frame['auto_accepted'].sum())} of 80 at >= 80% precision" in line
     strict, said = predict(capsys, project, tmp_path / "q.parquet", "--min-precision", "0.999")
     assert not strict["auto_accepted"].any() and "no confidence threshold reaches 99.9%" in said

@@ -402,12 +402,18 @@ class ActiveLearner:
             self.pool_texts,
         )
         threshold = found.threshold(settings.target, settings.confidence)
-        unlabelled = self._unlabelled_proba
-        if unlabelled is None:
+        if self._unlabelled_proba is not None and self.stop_set is not None:
+            rest, model = self.stop_set[self.labels[self.stop_set] < 0], self._unlabelled_proba
+        else:
             rest = np.flatnonzero(self.labels < 0)
-            unlabelled = self.classifier.predict_proba([self.pool_texts[i] for i in rest])
-        estimated = coverage(threshold, unlabelled)
-        test = coverage(threshold, test_proba, self.test_labels)
+            model = self.classifier.predict_proba([self.pool_texts[i] for i in rest])
+        if threshold.value is None:  # nothing can be accepted: spare the fold models' predictions
+            estimated, test = Coverage(0.0, 0), Coverage(0.0, 0)
+        else:
+            ensemble = found.ensemble([self.pool_texts[i] for i in rest])
+            estimated = coverage(threshold, ensemble, model.argmax(axis=1))
+            test_ensemble = found.ensemble(self.test_texts)
+            test = coverage(threshold, test_ensemble, test_proba.argmax(axis=1), self.test_labels)
         return AutoCycle(threshold, estimated, test, time.perf_counter() - start)
 
     def _cycle(self, cycle: int) -> CycleResult:

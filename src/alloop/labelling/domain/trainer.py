@@ -416,7 +416,7 @@ class Trainer:
         calibration = None
         if not isinstance(model, SlowToFit) and len(data.labels) >= CV_MIN_LABELS:
             # fine-tuning 5 folds each round would stall the loop
-            calibration = project_calibration(self.store.path.parent, config, self.items, data, self._factory)
+            calibration = project_calibration(config, self.items, data, self._factory)
         if config.gold is None:
             if calibration is None:
                 return None, None
@@ -445,15 +445,16 @@ class Trainer:
         if calibration is None:
             return None
         open_ = data.unlabelled
-        known: dict[int, float] = {}
+        known: dict[int, int] = {}
         if ranked.proba is not None:
-            known = {int(p): float(row.max()) for p, row in zip(ranked.scored, ranked.proba, strict=True)}
+            known = {int(p): int(row.argmax()) for p, row in zip(ranked.scored, ranked.proba, strict=True)}
         missing = [int(p) for p in open_ if int(p) not in known]
         if missing:
             proba = model.predict_proba([self.items.texts[p] for p in missing])
-            known.update(zip(missing, proba.max(axis=1).tolist(), strict=True))
-        confidence = np.array([known[int(p)] for p in open_], dtype=float)
-        auto = auto_labelled(calibration, confidence, len(self.items))
+            known.update(zip(missing, proba.argmax(axis=1).tolist(), strict=True))
+        predicted = np.array([known[int(p)] for p in open_], dtype=np.int64)
+        texts = [self.items.texts[int(p)] for p in open_]
+        auto, _ = auto_labelled(calibration, texts, predicted, len(self.items))
         decided = set(self.store.adjudications())
         found = suspects(calibration, data, self.config.labels, decided)
         flag_store.replace_open(self.store, found, self.version + 1)

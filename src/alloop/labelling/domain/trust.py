@@ -3,21 +3,19 @@ on its own at a target precision (``alloop.loop.autolabel``), and which people's
 strongly disagrees with (``alloop.loop.label_errors``, cleanlab).
 
 Both start from the same out-of-fold probabilities of the labelled items (each predicted by a
-model trained on the other four fifths), computed once per model version by the trainer and kept
-beside the saved model (``storage/calibration.py``).
+model trained on the other four fifths), computed by the trainer once per model version and by
+``predict``/``export --min-precision`` on demand (five fits of the project's classifier).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from alloop.labelling.config import LabelConfig
-from alloop.labelling.storage import calibration as stored
 from alloop.labelling.storage.store import Items
 from alloop.loop.autolabel import (
     DEFAULT_CONFIDENCE,
@@ -26,6 +24,7 @@ from alloop.loop.autolabel import (
     Calibration,
     Threshold,
     calibrate,
+    decide,
     percent,
 )
 from alloop.loop.label_errors import suspected_errors
@@ -39,22 +38,16 @@ TRUST_KEY = "trust"
 
 
 def project_calibration(
-    project: Path,
     config: LabelConfig,
     items: Items,
     data: TrainingSet,
     factory: Callable[[int], Classifier],
 ) -> Calibration | None:
-    """Out-of-fold probabilities of the project's final (leaf) labels: the stored ones while the
-    labels and settings are unchanged, else computed (five fits) and stored. None with fewer than
-    ``MIN_LABELS`` labels."""
+    """Out-of-fold probabilities of the project's final (leaf) labels and the fold models (five
+    fits); None with fewer than ``MIN_LABELS`` labels."""
     if len(data.labels) < MIN_LABELS:
         return None
-    key = stored.calibration_key(config, data.positions, data.labels)
-    found = stored.load(project, key)
-    if found is not None:
-        return found
-    found = calibrate(
+    return calibrate(
         lambda: factory(config.seed),
         [items.texts[p] for p in data.positions],
         data.labels,
@@ -62,8 +55,6 @@ def project_calibration(
         config.seed,
         pool_texts=items.texts,
     )
-    stored.save(project, key, found)
-    return found
 
 
 @dataclass(frozen=True)
@@ -107,16 +98,21 @@ class AutoLabelled:
 
 def auto_labelled(
     calibration: Calibration,
-    open_confidence: np.ndarray,
+    texts: list[str],
+    predicted: np.ndarray,
     n_items: int,
     target: float = DEFAULT_TARGET_PRECISION,
     level: float = DEFAULT_CONFIDENCE,
-) -> AutoLabelled:
-    """The threshold for ``target`` and how many of the open items (their top-class
-    probabilities ``open_confidence``, from the model trained on every label) it accepts."""
+) -> tuple[AutoLabelled, np.ndarray]:
+    """The threshold for ``target``, which of ``texts`` (the open items, or new ones, whose labels
+    by the model trained on every label are ``predicted``) it auto-accepts (``loop.autolabel
+    .decide``), and the summary."""
     threshold = calibration.threshold(target, level)
-    accepted = int(threshold.accepts(open_confidence).sum())
-    return AutoLabelled(threshold, accepted, len(open_confidence), n_items)
+    if threshold.value is None or not texts:
+        accepted = np.zeros(len(texts), dtype=bool)
+    else:
+        accepted = decide(threshold, calibration.ensemble(texts), predicted)
+    return AutoLabelled(threshold, int(accepted.sum()), len(texts), n_items), accepted
 
 
 def suspects(

@@ -282,14 +282,15 @@ def _model_rows(
     data = training_set(store, len(items), config.labels)
     factory = classifier_factory(config.model, len(config.labels))
     fitted = project_model(project, config, store, items, factory)
-    calibration = project_calibration(project, config, items, data, factory)
+    calibration = project_calibration(config, items, data, factory)
     finals = final_labels(store.label_rows(), store.adjudications())
     open_items = [p for p in range(len(items)) if finals.get(p) is None or finals[p].label is None]
-    proba = fitted.model.predict_proba([items.texts[p] for p in open_items]) if open_items else None
-    confidence = proba.max(axis=1) if proba is not None else np.empty(0)
-    predicted = [config.labels[int(c)] for c in proba.argmax(axis=1)] if proba is not None else []
-    auto = _auto(calibration, confidence, target, level)
-    accepted = auto.threshold.accepts(confidence)
+    texts = [items.texts[p] for p in open_items]
+    proba = fitted.model.predict_proba(texts) if open_items else np.zeros((0, len(config.labels)))
+    confidence = proba.max(axis=1)
+    codes = proba.argmax(axis=1)
+    predicted = [config.labels[int(c)] for c in codes]
+    auto, accepted = _auto(calibration, texts, codes, target, level)
     frame = pd.DataFrame(
         {
             "item_id": [items.ids[p] for p in open_items],
@@ -483,7 +484,7 @@ def predict(
         calibration = None
         if min_precision is not None:
             trained = training_set(store, len(items), config.labels)
-            calibration = project_calibration(project, config, items, trained, factory)
+            calibration = project_calibration(config, items, trained, factory)
     finally:
         store.close()
     if warn is not None:
@@ -511,21 +512,23 @@ def predict(
         frame["confidence"] = pd.Series(dtype=float)
     auto = None
     if min_precision is not None:
-        auto = _auto(calibration, frame["confidence"].to_numpy(dtype=float), min_precision, confidence)
-        frame["auto_accepted"] = auto.threshold.accepts(frame["confidence"].to_numpy(dtype=float))
+        codes = {label: i for i, label in enumerate(config.labels)}
+        predicted = np.array([codes[v] for v in frame["predicted_label"]], dtype=np.int64)
+        auto, accepted = _auto(calibration, texts, predicted, min_precision, confidence)
+        frame["auto_accepted"] = accepted
     write_table(frame, out, fmt)
     return Predictions(frame, out, fitted, auto)
 
 
 def _auto(
-    calibration: Calibration | None, confidence: np.ndarray, target: float, level: float
-) -> AutoLabelled:
-    """The threshold for ``target`` and what it accepts; with too few labels for an out-of-fold
-    estimate, a threshold that accepts nothing."""
+    calibration: Calibration | None, texts: list[str], predicted: np.ndarray, target: float, level: float
+) -> tuple[AutoLabelled, np.ndarray]:
+    """The threshold for ``target`` and which of ``texts`` it accepts; with too few labels for an
+    out-of-fold estimate, a threshold that accepts nothing."""
     if calibration is None:
         none = Threshold(None, target, level, 0)
-        return AutoLabelled(none, 0, len(confidence), len(confidence))
-    return auto_labelled(calibration, confidence, len(confidence), target, level)
+        return AutoLabelled(none, 0, len(texts), len(texts)), np.zeros(len(texts), dtype=bool)
+    return auto_labelled(calibration, texts, predicted, len(texts), target, level)
 
 
 def auto_line(auto: AutoLabelled) -> str:
