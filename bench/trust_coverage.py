@@ -28,6 +28,7 @@ import pandas as pd
 from alloop import ModelConfig, classifier_factory, get_strategy, load_dataset
 from alloop.loop import ActiveLearner, draw_initial
 from alloop.loop.autolabel import calibrate, choose_threshold, coverage
+from alloop.loop.evaluation import evaluate
 from alloop.loop.oracle import NoisyOracle, SimulatedOracle, flip_weights
 from alloop.models.base import with_pool
 
@@ -66,6 +67,9 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--noise-kind", default="uniform", choices=["uniform", "confusion"])
     parser.add_argument("--errors", action="store_true", help="measure the label-error finder too")
+    parser.add_argument(
+        "--transductive", action="store_true", help="the test texts join the unlabelled corpus (no labels)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
@@ -107,7 +111,7 @@ def main() -> None:
                 make(seed), get_strategy(name), data.pool_texts, pool_ids=data.pool_ids, oracle=oracle,
                 classes=data.classes, query_size=args.query_size, seed=seed,
             )  # fmt: skip
-            with_pool(learner.classifier, data.pool_texts)
+            with_pool(learner.classifier, corpus(data, args))
             learner.teach(initial, oracle.label(list(data.pool_ids[initial])))
             while True:
                 n = len(learner.order)
@@ -123,6 +127,12 @@ def main() -> None:
     summarise(pd.DataFrame(rows))
 
 
+def corpus(data, args) -> list[str]:
+    """The texts a classifier learns label-free features from: the pool, and with
+    ``--transductive`` the test texts too (so test items sit in the hybrid's graph like pool items)."""
+    return data.pool_texts + data.test_texts if args.transductive else data.pool_texts
+
+
 def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[dict[str, object]]:
     """Every target at one budget. The rule as alloop applies it (``decide``: the fold models'
     mean confidence, agreeing with the model trained on every label), and beside it the same
@@ -132,7 +142,7 @@ def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[d
     given = learner.labels[positions]
     found = calibrate(
         lambda: make(seed), [data.pool_texts[i] for i in positions], given, data.n_classes, seed,
-        pool_texts=data.pool_texts,
+        pool_texts=corpus(data, args),
     )  # fmt: skip
     cv_seconds = time.perf_counter() - start
     rest = np.flatnonzero(learner.labels < 0)
@@ -149,6 +159,7 @@ def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[d
             "seed": seed, "strategy": name, "labels": n, "target": target, "threshold": threshold.value,
             "best_case": best_case(test.max(axis=1), test_right, target),
             "accuracy": float(test_right.mean()), "oof_accuracy": float(found.correct.mean()),
+            "macro_f1": evaluate(data.test_labels, test.argmax(axis=1), data.classes).macro_f1,
             "cv_seconds": cv_seconds,
         }  # fmt: skip
         shown = coverage(threshold, pool_ens, pool.argmax(axis=1), pool_truth)

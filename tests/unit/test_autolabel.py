@@ -166,3 +166,24 @@ def test_out_of_fold_never_scores_an_item_with_a_model_that_saw_it():
     labels = np.arange(23) % 3
     proba = out_of_fold(Memoriser, texts, labels, 3, seed=1)
     assert np.allclose(proba, 1 / 3)
+
+
+def test_the_coverage_stops_read_the_estimated_coverage():
+    from alloop.loop.stopping import CoveragePlateau, CoverageReached, LoopState, label_free
+
+    def state(*history: float) -> LoopState:
+        return LoopState(len(history), 100, 100, 0.5, coverage_history=history)
+
+    reached = CoverageReached(0.5)
+    assert reached.reason(state(0.1, 0.49)) is None and reached.reason(state(math.nan)) is None
+    assert reached.reason(state(0.2, 0.51)).startswith("coverage: 51.0% of the pool")
+    plateau = CoveragePlateau()
+    assert plateau.reason(state(0.0, 0.0, 0.0, 0.0, 0.0)) is None  # nothing certified yet: no plateau
+    assert plateau.reason(state(0.1, 0.2, 0.3, 0.4)) is None  # still growing
+    assert plateau.reason(state(0.1, 0.40, 0.41, 0.40, 0.405)).startswith("coverage-plateau")
+    assert [type(c).__name__ for c in label_free(["coverage:0.3", "coverage-plateau"])] == [
+        "CoverageReached",
+        "CoveragePlateau",
+    ]
+    with pytest.raises(AlloopError, match="give the share as a number"):
+        label_free(["coverage:half"])

@@ -120,11 +120,6 @@ STRATEGIES: dict[str, Strategy] = {
             description="smallest leaf margin, the predicted top-level categories taking turns",
         ),
         Strategy(
-            "audit-margin",
-            coverage.audit_margin,
-            description="half by smallest margin, half at random (evidence for auto-labelling)",
-        ),
-        Strategy(
             "coverage-margin",
             coverage.coverage_margin,
             description="half by smallest margin, half at random among the more confident half of the pool",
