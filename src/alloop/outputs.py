@@ -174,3 +174,27 @@ def write_folder(folder: Path, fill: Callable[[Path], object], option: str = "--
         _record(folder, files, forget=old)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def write_into(folder: Path, fill: Callable[[Path], object], what: str = "") -> None:
+    """``fill(temp)`` writes files into a temporary folder inside ``folder`` (an output folder
+    alloop made, such as a run folder); each is then renamed into ``folder``. Every file it would
+    replace is checked first: one alloop did not write, or that changed since, stops the whole
+    write with one line and nothing is replaced. Other files in the folder are never touched."""
+    temp = Path(tempfile.mkdtemp(prefix=".alloop-partial-", dir=folder))
+    try:
+        fill(temp)
+        files = {p.relative_to(temp).as_posix(): sha256(p) for p in sorted(temp.rglob("*")) if p.is_file()}
+        old = recorded(folder)
+        for name in files:
+            if (folder / name).exists() and not _ours(folder, name, old):
+                raise AlloopError(
+                    f"{folder / name} was not written by alloop{what} (or changed since); "
+                    "move it away and try again"
+                )
+        for name in files:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp / name, folder / name)
+        _record(folder, files)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)

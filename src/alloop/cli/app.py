@@ -38,6 +38,7 @@ from alloop.errors import AlloopError
 from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.loop.stopping import LABEL_FREE_HELP
 from alloop.models import ModelConfig
+from alloop.outputs import out_path
 from alloop.simulate.config import RunConfig
 from alloop.strategies import SEED_STRATEGIES
 
@@ -243,7 +244,10 @@ def run(
             "cores shared out among --workers; 1 on a cluster."
         ),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(help="Output folder: a new or empty one. [default: runs/<timestamp>]"),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -324,7 +328,7 @@ def run(
                 cache_dir=cache_dir,
             ),
         ).validate()
-        out_dir = out or default_out_dir()
+        out_dir = out_path(out, "--out") if out is not None else default_out_dir()
         check_output_dir(out_dir, "--out")
     console = Console()
     parallel = (workers or 1) > 1 or ray_address is not None
