@@ -125,5 +125,7 @@ def check_sqlite(path: Path, made_by: str) -> None:
             db.execute("SELECT name FROM sqlite_master").fetchall()
         finally:
             db.close()
-    except sqlite3.DatabaseError as exc:
-        raise AlloopError(f"cannot read {path}: {exc}; {hint}") from None
+    except sqlite3.DatabaseError as exc:  # damaged only if SQLite's integrity check says so
+        from alloop.failures import explain_sqlite_error
+
+        raise (explain_sqlite_error(exc, path) or AlloopError(f"cannot read {path}: {exc}")) from None

@@ -35,6 +35,7 @@ from alloop.cli.options import (
 from alloop.cli.progress import PlainObserver, RichObserver, print_verdict, summary_rich_table
 from alloop.data import DEFAULT_DATA
 from alloop.errors import AlloopError
+from alloop.failures import explain_os_error
 from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.loop.stopping import LABEL_FREE_HELP
 from alloop.models import ModelConfig
@@ -390,9 +391,14 @@ def main() -> None:
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         err.print(f"[red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except sqlite3.DatabaseError as exc:  # damage that check_sqlite's header check cannot see
-        message = f"a database file cannot be read ({exc}); restore it from a copy"
-        err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    except OSError as exc:  # a read-only, full or forbidden place: named, one line
+        found = explain_os_error(exc)
+        if found is None:
+            raise
+        err.print(f"[red]error:[/] {found}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except sqlite3.DatabaseError as exc:  # one alloop.failures.connect did not open: no name to give
+        err.print(f"[red]error:[/] a database file cannot be used ({exc})", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")

@@ -8,7 +8,6 @@ strategy's RNG state after it. A process killed at any moment loses at most the 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pandas as pd
 
 from alloop.checks import check_sqlite
 from alloop.errors import AlloopError
+from alloop.failures import connect
 from alloop.loop.engine import CycleResult
 from alloop.loop.evaluation import Scores
 
@@ -134,7 +134,7 @@ class ResultStore:
 
     def __init__(self, path: Path):
         self.path = path
-        self.db = sqlite3.connect(path)
+        self.db = connect(path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine too
         self.db.executescript(SCHEMA)

@@ -23,6 +23,7 @@ from typing import Any
 
 from alloop.checks import check_output_dir, check_sqlite
 from alloop.errors import AlloopError
+from alloop.failures import connect
 from alloop.labelling.config import LabelConfig
 
 DB_NAME = "label.db"
@@ -155,7 +156,7 @@ class LabelStore:
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(path, check_same_thread=False, timeout=30.0, isolation_level=None)
+        self.db = connect(path, check_same_thread=False, timeout=30.0, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout=30000")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine too
