@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from alloop.checks import check_input_file, check_output_dir
+from alloop.cli.config_file import check_value, expected_types
 from alloop.cli.label import register as register_labelling
 from alloop.cli.options import (
     STRATEGY_HELP,
@@ -70,6 +71,7 @@ def _load_config_file(ctx: typer.Context, param: typer.CallbackParam, value: Pat
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise AlloopError(f"config file {value} is not valid TOML: {str(exc).splitlines()[0]}") from None
     params = {p.name: p for p in ctx.command.params if p.name}
+    expected = expected_types(run)
     defaults = {}
     for key, v in values.items():
         name = {"id": "id_column"}.get(key, key.replace("-", "_"))
@@ -77,8 +79,8 @@ def _load_config_file(ctx: typer.Context, param: typer.CallbackParam, value: Pat
             raise AlloopError(
                 f"unknown option {key!r} in {value}; use `alloop run` option names like query-size"
             )
-        if params[name].multiple and isinstance(v, str):  # strategy = "margin" means ["margin"]
-            v = [v]
+        if name in expected:  # strategy = "margin" means ["margin"]; "1" is no integer
+            v = check_value(key, v, *expected[name], value)
         defaults[name] = v
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
