@@ -10,11 +10,12 @@ into place, so a reader never sees half a file and a failed write leaves the old
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -80,8 +81,33 @@ def _record(folder: Path, files: dict[str, str], forget: Iterable[str] = ()) -> 
     )
 
 
+def _temp_file(folder: Path, name: str, suffix: str = "") -> tuple[int, str]:
+    """A new empty file beside the target, as ``tempfile.mkstemp`` makes one but with the mode an
+    ordinary new file gets (0666 less the umask): mkstemp's 0600 would hide an export from the
+    group it is shared with."""
+    for _ in range(100):
+        path = folder / f".{name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            return os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), str(path)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
+def _temp_dir(folder: Path, name: str) -> Path:
+    """A new folder beside the target with an ordinary folder's mode (0777 less the umask)."""
+    for _ in range(100):
+        path = folder / f".{name}.{secrets.token_hex(4)}"
+        try:
+            path.mkdir(0o777)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, temp = _temp_file(path.parent, path.name)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -105,7 +131,7 @@ def write_file(path: Path, write: Callable[[Path], object], option: str = "--out
     and recorded in the folder's manifest."""
     check_file_target(path, option)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    handle, name = _temp_file(path.parent, path.name, path.suffix)
     os.close(handle)
     temp = Path(name)
     try:
@@ -147,7 +173,7 @@ def write_folder(folder: Path, fill: Callable[[Path], object], option: str = "--
     did not write: only the files its manifest names are replaced."""
     check_folder_target(folder, option)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    temp = _temp_dir(folder.parent, folder.name)
     try:
         fill(temp)
         files = {p.relative_to(temp).as_posix(): sha256(p) for p in sorted(temp.rglob("*")) if p.is_file()}
@@ -181,7 +207,7 @@ def write_into(folder: Path, fill: Callable[[Path], object], what: str = "") -> 
     alloop made, such as a run folder); each is then renamed into ``folder``. Every file it would
     replace is checked first: one alloop did not write, or that changed since, stops the whole
     write with one line and nothing is replaced. Other files in the folder are never touched."""
-    temp = Path(tempfile.mkdtemp(prefix=".alloop-partial-", dir=folder))
+    temp = _temp_dir(folder, "alloop-partial")
     try:
         fill(temp)
         files = {p.relative_to(temp).as_posix(): sha256(p) for p in sorted(temp.rglob("*")) if p.is_file()}

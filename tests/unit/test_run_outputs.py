@@ -44,7 +44,7 @@ def test_report_replaces_its_own_files_and_nothing_else(data, tmp_path, capsys):
     assert code == 0, err
     recorded = json.loads((run / MANIFEST).read_text())["files"]
     assert {"report.html", "cycles.csv", "config.json", "config.toml", "verdict.txt"} <= set(recorded)
-    assert not [p for p in run.iterdir() if p.name.startswith(".alloop-partial-")]
+    assert not [p for p in run.iterdir() if p.name.startswith(".alloop-partial")]
     (run / "notes.txt").write_text("mine\n")
     assert run_main(capsys, "report", str(run))[0] == 0  # its own files, unchanged: replaced
     assert (run / "notes.txt").read_text() == "mine\n"
@@ -52,7 +52,7 @@ def test_report_replaces_its_own_files_and_nothing_else(data, tmp_path, capsys):
     code, _, err = run_main(capsys, "report", str(run))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "cycles.csv" in err, err
     assert (run / "cycles.csv").read_text() == "edited by hand\n"  # nothing replaced, nothing left over
-    assert not [p for p in run.iterdir() if p.name.startswith(".alloop-partial-")]
+    assert not [p for p in run.iterdir() if p.name.startswith(".alloop-partial")]
 
 
 def test_report_of_a_folder_that_is_no_run_creates_nothing(tmp_path, capsys):

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from alloop.checks import check_input_file, check_output_dir
+from alloop.cli.backup import register as register_backup
 from alloop.cli.config_file import check_value, expected_types
 from alloop.cli.label import register as register_labelling
 from alloop.cli.options import (
@@ -376,6 +377,7 @@ def version() -> None:
 
 
 register_labelling(app)  # label, annotators, label-stats, export, predict
+register_backup(app)  # backup
 
 
 def main() -> None:
