@@ -26,7 +26,16 @@ SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 3, 5, 6, 8
 SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 10, 11, 13, 14, 26
 PLACE_CODES = {SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN}
 """Codes whose cause lies in the file's place (read-only, permissions, space) or in damage."""
-OS_CODES = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+OS_CODES = {
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.ENAMETOOLONG,
+    errno.ENOTDIR,
+    errno.ELOOP,
+}
 
 
 def _existing(path: Path) -> Path:
@@ -52,8 +61,8 @@ def disk_full(path: Path) -> bool:
 
 
 def explain_os_error(exc: OSError, path: Path | str | None = None) -> StorageError | None:
-    """One line for an ``OSError`` the user can fix (read-only, permission, space); None for any
-    other, which is left to surface as it is."""
+    """One line for an ``OSError`` the user can fix (read-only, permission, space, a name too
+    long, a file where a folder should be); None for any other, which surfaces as it is."""
     if exc.errno not in OS_CODES:
         return None
     where = path if path is not None else exc.filename
@@ -64,6 +73,14 @@ def explain_os_error(exc: OSError, path: Path | str | None = None) -> StorageErr
         return StorageError(f"cannot write{name}: {READ_ONLY_FS}")
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StorageError(f"cannot write{name}: {NO_SPACE}")
+    if exc.errno == errno.ENAMETOOLONG:
+        return StorageError(
+            f"cannot use{name}: the name is too long for the file system; choose a shorter one"
+        )
+    if exc.errno == errno.ENOTDIR:
+        return StorageError(f"cannot use{name}: a part of the path is a file, not a folder")
+    if exc.errno == errno.ELOOP:
+        return StorageError(f"cannot use{name}: too many symbolic links (a loop?)")
     return StorageError(
         f"cannot write{name}: permission denied; change its permissions or choose another place"
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -380,30 +381,43 @@ register_labelling(app)  # label, annotators, label-stats, export, predict
 register_backup(app)  # backup
 
 
+def one_line(message: str) -> str:
+    """``message`` safe to print as one line: a control character or line separator (a file name
+    may hold one) is shown escaped, and square brackets are not read as rich markup."""
+    from rich.markup import escape
+
+    shown = "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in message
+    )
+    return escape(shown)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {one_line(message)}", highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
 def main() -> None:
     """Entry point: turns every user error into one line and exit code 2."""
     try:
         app(standalone_mode=False)
     except AlloopError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
     except ClickException as exc:
         message = exc.format_message()
         if not message:  # bare `alloop`: the help was shown
             sys.exit(0)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
-        err.print(f"[red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except OSError as exc:  # a read-only, full or forbidden place: named, one line
+        _fail(f"{message}{hint}")
+    except OSError as exc:  # a read-only, full or forbidden place, a name too long: named, one line
         found = explain_os_error(exc)
         if found is None:
             raise
-        err.print(f"[red]error:[/] {found}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(found))
     except sqlite3.DatabaseError as exc:  # one alloop.failures.connect did not open: no name to give
-        err.print(f"[red]error:[/] a database file cannot be used ({exc})", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(f"a database file cannot be used ({exc})")
     except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         sys.exit(130)

@@ -23,6 +23,7 @@ from alloop.labelling.api.body import Utf8Json
 from alloop.labelling.api.errors import MAX_BODY_BYTES, TOO_LARGE, install_error_handlers
 from alloop.labelling.api.guidance import suggest_router
 from alloop.labelling.api.review import router as review_router
+from alloop.labelling.api.schema import document_errors
 from alloop.labelling.api.search import search_router
 from alloop.labelling.domain.service import Answer, LabelService
 
@@ -181,4 +182,5 @@ def create_app(service: LabelService) -> FastAPI:
     app.include_router(review_router)
 
     app.include_router(suggest_router(service))
+    document_errors(app)
     return app

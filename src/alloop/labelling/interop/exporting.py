@@ -320,7 +320,12 @@ def write_table(frame: pd.DataFrame, out: Path, fmt: str | None) -> str:
 
     def write(temp: Path) -> None:
         if fmt == "parquet":
-            frame.to_parquet(temp, index=False)
+            import pyarrow as pa
+
+            try:
+                frame.to_parquet(temp, index=False)
+            except (pa.ArrowTypeError, pa.ArrowInvalid):  # a column of mixed types (new data's): as text
+                _mixed_as_text(frame).to_parquet(temp, index=False)
         elif fmt == "jsonl":
             frame.to_json(temp, orient="records", lines=True, force_ascii=False)
         else:
@@ -328,6 +333,12 @@ def write_table(frame: pd.DataFrame, out: Path, fmt: str | None) -> str:
 
     write_file(out, write)
     return fmt
+
+
+def _mixed_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every object column as pandas strings (missing values stay missing): a column of the
+    user's that holds both numbers and text has no one Parquet type."""
+    return frame.assign(**{c: frame[c].astype("string") for c in frame.columns if frame[c].dtype == object})
 
 
 def _write_text(path: Path, text: str) -> None:
