@@ -62,20 +62,32 @@ def read_only(path: Path) -> Iterator[str]:
         _umount(path)
 
 
+def fill_up(folder: Path) -> None:
+    """Write ``folder/filler`` until its file system has no byte left."""
+    with (folder / "filler").open("ab", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 512)
+        except OSError:
+            pass
+
+
 @contextmanager
-def full_place(path: Path) -> Iterator[Path]:
-    """``path``: a new folder on a 64 KiB file system that is then filled to the last byte."""
+def small_place(path: Path, size: str = "64k") -> Iterator[Path]:
+    """``path``: a new folder on a tmpfs of ``size`` (fill it with ``fill_up``)."""
     if not can_mount():
         pytest.skip("no tmpfs mount (needs root with CAP_SYS_ADMIN); ENOSPC is injected in another test")
     path.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
     try:
-        with (path / "filler").open("wb", buffering=0) as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 512)
-            except OSError:
-                pass
         yield path
     finally:
         _umount(path)
+
+
+@contextmanager
+def full_place(path: Path) -> Iterator[Path]:
+    """``path``: a new folder on a 64 KiB file system filled to the last byte."""
+    with small_place(path) as place:
+        fill_up(place)
+        yield place

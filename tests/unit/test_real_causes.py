@@ -215,3 +215,23 @@ def test_an_error_on_a_whole_file_never_asks_for_a_backup(tmp_path):
     said = explain_sqlite_error(sqlite3.OperationalError("attempt to write a readonly database"), path)
     assert said is not None and "restore" not in str(said)
     assert explain_sqlite_error(sqlite3.IntegrityError("UNIQUE constraint failed: t.x"), path) is None
+
+
+def test_the_api_answers_a_full_disk_with_503_and_the_cause(tmp_path):
+    """The project lives on a 4 MiB tmpfs that fills up while the server runs: SQLite's own
+    SQLITE_FULL, for real. (A read-only remount cannot be shown this way: the server's open
+    file outlives a bind remount.)"""
+    from api_support import served_project
+    from label_support import bearer
+    from place_support import fill_up, small_place
+
+    with small_place(tmp_path / "small", "4m") as place, served_project(place / "w") as api:
+        headers = bearer(api.tokens["alice"])
+        item = api.client.get("/api/next", headers=headers).json()
+        fill_up(place)
+        body = {"item_id": item["item_id"], "label": "music"}
+        answer = api.client.post("/api/labels", headers=headers, json=body)
+        assert answer.status_code == 503, answer.text
+        assert "no space left" in answer.json()["detail"] and "restore" not in answer.json()["detail"]
+        (place / "filler").unlink()
+        assert api.client.post("/api/labels", headers=headers, json=body).status_code == 200
