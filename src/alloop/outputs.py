@@ -24,7 +24,7 @@ from alloop.errors import AlloopError
 MANIFEST = ".alloop-manifest.json"
 
 
-def out_path(raw: str | os.PathLike[str], option: str = "--out", protected: Iterable[Path] = ()) -> Path:
+def out_path(raw: str | os.PathLike[str], option: str = "`out`", protected: Iterable[Path] = ()) -> Path:
     """``raw`` as a path to write to, refused with one line when it is empty, the current folder
     or one above it, or one of the ``protected`` folders (a project) or a folder above one."""
     text = os.fspath(raw)
@@ -117,7 +117,7 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def check_file_target(path: Path, option: str = "--out") -> None:
+def check_file_target(path: Path, option: str = "`out`") -> None:
     """Refuse, before any work, to replace a file alloop did not write (or that changed since)."""
     if path.exists() and not _ours(path.parent, path.name, recorded(path.parent)):
         raise AlloopError(
@@ -126,7 +126,7 @@ def check_file_target(path: Path, option: str = "--out") -> None:
         )
 
 
-def write_file(path: Path, write: Callable[[Path], object], option: str = "--out") -> None:
+def write_file(path: Path, write: Callable[[Path], object], option: str = "`out`") -> None:
     """``write(temp)`` fills a temporary file beside ``path``, which is then renamed into place
     and recorded in the folder's manifest."""
     check_file_target(path, option)
@@ -144,7 +144,7 @@ def write_file(path: Path, write: Callable[[Path], object], option: str = "--out
     _record(path.parent, {path.name: digest})
 
 
-def check_folder_target(folder: Path, option: str = "--out") -> None:
+def check_folder_target(folder: Path, option: str = "`out`") -> None:
     """Refuse, before any work, a folder that holds files alloop did not write: only a new folder,
     an empty one or an earlier output of alloop (all of whose recorded files are unchanged) may
     receive a folder output."""
@@ -167,7 +167,7 @@ def check_folder_target(folder: Path, option: str = "--out") -> None:
         )
 
 
-def write_folder(folder: Path, fill: Callable[[Path], object], option: str = "--out") -> None:
+def write_folder(folder: Path, fill: Callable[[Path], object], option: str = "`out`") -> None:
     """``fill(temp)`` writes a folder output into a temporary folder beside ``folder``. A new or
     empty target is replaced by it in one rename. An earlier output of alloop keeps every file it
     did not write: only the files its manifest names are replaced."""

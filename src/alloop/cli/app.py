@@ -36,6 +36,7 @@ from alloop.cli.options import (
     given_on_command_line,
 )
 from alloop.cli.progress import PlainObserver, RichObserver, print_verdict, summary_rich_table
+from alloop.cli.terms import cli_terms, flag_names
 from alloop.data import DEFAULT_DATA
 from alloop.errors import AlloopError
 from alloop.failures import explain_os_error
@@ -394,7 +395,8 @@ def one_line(message: str) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {one_line(message)}", highlight=False, soft_wrap=True)
+    shown = cli_terms(message, flag_names(typer.main.get_command(app)))
+    err.print(f"[red]error:[/] {one_line(shown)}", highlight=False, soft_wrap=True)
     sys.exit(2)
 
 

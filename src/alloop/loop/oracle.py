@@ -21,6 +21,15 @@ class Oracle(Protocol):
     def label(self, item_ids: Sequence[object]) -> np.ndarray: ...
 
 
+@runtime_checkable
+class AnswersLeaf(Protocol):
+    """An oracle that may answer with a parent category, and can be asked again for the leaf."""
+
+    def label(self, item_ids: Sequence[object]) -> np.ndarray: ...
+
+    def label_leaf(self, item_ids: Sequence[object]) -> np.ndarray: ...
+
+
 class SimulatedOracle:
     """Reveals the gold label of each queried id and counts how many it revealed."""
 
@@ -50,7 +59,7 @@ class PartialOracle:
 
     def __init__(self, base: SimulatedOracle, tree: Taxonomy, fraction: float, seed: int):
         if not 0.0 <= fraction < 1.0:
-            raise AlloopError(f"--oracle-partial must be at least 0 and below 1, got {fraction}")
+            raise AlloopError(f"`oracle_partial` must be at least 0 and below 1, got {fraction}")
         self.base = base
         self.tree = tree
         self.fraction = fraction

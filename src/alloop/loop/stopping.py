@@ -48,7 +48,7 @@ class MaxCycles:
 
     def __post_init__(self) -> None:
         if self.n < 0:
-            raise AlloopError(f"--cycles must be at least 0, got {self.n}")
+            raise AlloopError(f"`cycles` must be at least 0, got {self.n}")
 
     def reason(self, state: LoopState) -> str | None:
         return f"{self.n} cycles" if state.cycle >= self.n else None
@@ -62,7 +62,7 @@ class LabelBudget:
 
     def __post_init__(self) -> None:
         if self.n < 1:
-            raise AlloopError(f"--budget must be at least 1, got {self.n}")
+            raise AlloopError(f"`budget` must be at least 1, got {self.n}")
 
     def reason(self, state: LoopState) -> str | None:
         return f"budget of {self.n}" if state.n_labelled >= self.n else None
@@ -76,7 +76,7 @@ class TargetF1:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target <= 1.0:
-            raise AlloopError(f"--target-f1 must be in (0, 1], got {self.target}")
+            raise AlloopError(f"`target_f1` must be in (0, 1], got {self.target}")
 
     def reason(self, state: LoopState) -> str | None:
         return f"target F1 {self.target}" if state.macro_f1 >= self.target else None
@@ -156,7 +156,7 @@ LABEL_FREE_HELP = (
 def label_free(names: tuple[str, ...] | list[str]) -> list[StoppingCriterion]:
     unknown = [n for n in names if n not in LABEL_FREE]
     if unknown:
-        raise AlloopError(f"unknown --stop {unknown[0]!r}; choose from {', '.join(LABEL_FREE)}")
+        raise AlloopError(f"unknown `stop` {unknown[0]!r}; choose from {', '.join(LABEL_FREE)}")
     return [LABEL_FREE[n]() for n in dict.fromkeys(names)]
 
 

@@ -138,7 +138,7 @@ def export_format(out: Path, fmt: str | None) -> str:
     """The format to write: ``--format``, or what ``--out`` means (its suffix; a folder or a name
     without a suffix means a Hugging Face dataset folder). The two must agree."""
     if fmt is not None and fmt not in FORMATS:
-        raise AlloopError(f"unknown table format {fmt!r}; use --format {', '.join(FORMATS)}")
+        raise AlloopError(f"unknown table format {fmt!r}; use `format` {', '.join(FORMATS)}")
     suffix = out.suffix.lower()
     if out.is_dir() or not suffix:
         implied: str | None = "hf"
@@ -147,17 +147,17 @@ def export_format(out: Path, fmt: str | None) -> str:
         if implied is None and fmt != "hf":  # a dataset folder's name may hold a dot
             raise AlloopError(
                 f"unknown table format {suffix.lstrip('.')!r} for {out}; name it .parquet, .csv, .jsonl, "
-                ".json (Label Studio) or a folder (Hugging Face dataset), or pass --format"
+                ".json (Label Studio) or a folder (Hugging Face dataset), or pass `format`"
             )
     if fmt is not None and implied is not None and fmt != implied:
         if implied == "hf":
             raise AlloopError(
-                f"--out {out} is a folder name, which means --format hf; for --format {fmt} "
+                f"`out` {out} is a folder name, which means `format` hf; for `format` {fmt} "
                 f"give a file name such as {out.name or 'labels'}{_suffix(fmt)}"
             )
         raise AlloopError(
-            f"--format {fmt} contradicts the file name {out.name}; name it {out.stem}{_suffix(fmt)} "
-            f"or use --format {implied}"
+            f"`format` {fmt} contradicts the file name {out.name}; name it {out.stem}{_suffix(fmt)} "
+            f"or use `format` {implied}"
         )
     return fmt or implied or "hf"
 
@@ -176,14 +176,14 @@ def check_export_target(out: Path, fmt: str) -> None:
     """Before any work: the target can be written, and replacing it loses nothing alloop did not
     write (``alloop.outputs``)."""
     if fmt == "hf":
-        check_output_dir(out, "--out")
-        check_folder_target(out, "--out")
+        check_output_dir(out, "`out`")
+        check_folder_target(out, "`out`")
         return
-    check_output_file(out, "--out")
-    check_file_target(out, "--out")
+    check_output_file(out, "`out`")
+    check_file_target(out, "`out`")
     if fmt == "label-studio":
-        check_output_file(config_path(out), "--out (its labelling config)")
-        check_file_target(config_path(out), "--out (its labelling config)")
+        check_output_file(config_path(out), "`out` (its labelling config)")
+        check_file_target(config_path(out), "`out` (its labelling config)")
 
 
 @dataclass
@@ -379,8 +379,8 @@ def predict(
     format and the new data are checked before training; ``warn`` hears about classes the model
     has never seen."""
     out = out if out is not None else project / PREDICTIONS_FILE
-    check_output_file(out, "--out")
-    check_file_target(out, "--out")
+    check_output_file(out, "`out`")
+    check_file_target(out, "`out`")
     fmt = table_format(out, fmt, PREDICTION_FORMATS)
     store = LabelStore.open(project)
     try:

@@ -58,7 +58,7 @@ def _counts(path: Path) -> tuple[int, int]:
         db.close()
 
 
-def backup_database(source: Path, out: Path, option: str = "--out") -> Backup:
+def backup_database(source: Path, out: Path, option: str = "`out`") -> Backup:
     """Copy ``source`` to ``out`` (written beside and renamed into place; an existing ``out`` is
     replaced only when alloop wrote it and it is unchanged, ``alloop.outputs``)."""
     write_file(out, lambda temp: _copy(source, temp), option)

@@ -199,7 +199,7 @@ class LabelStore:
         if path.exists():
             check_sqlite(path, "`alloop label`")
         else:
-            check_output_dir(project, "--project")
+            check_output_dir(project, "`project`")
             if not create:
                 raise AlloopError(
                     f"no {DB_NAME} in {project}; start the project first with "
