@@ -68,13 +68,13 @@ class ModelConfig:
     cache: bool = True
     cache_dir: str | None = None
     graph_weight: float = 0.5
+    """hybrid: share of label spreading over the pool's neighbour graph in the probabilities (0:
+    the linear head alone). On a validation split of the amazon-in pool 0.3, 0.5 and 0.7 gave
+    margin AULC 0.746, 0.751 and 0.737 against 0.714 without (bench/graph_design.py)."""
     tree_heads: str = "leaf"
     """With a category tree: ``leaf`` trains one model on the leaves and sums their probabilities
     up the tree; ``levels`` adds a top-level model that sets each branch's share
     (``models/tree.py``; measured in docs/taxonomy.md)."""
-    """hybrid: share of label spreading over the pool's neighbour graph in the probabilities (0:
-    the linear head alone). On a validation split of the amazon-in pool 0.3, 0.5 and 0.7 gave
-    margin AULC 0.746, 0.751 and 0.737 against 0.714 without (bench/graph_design.py)."""
 
     def validate(self) -> ModelConfig:
         if self.classifier not in CLASSIFIER_TYPES:
