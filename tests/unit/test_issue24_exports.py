@@ -8,14 +8,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from label_support import run_main
-
-from alloop.labelling.storage.project import open_project
-
-LABELS = ("music", "clothing", "kitchen")
-WORDS = ["guitar strings", "cotton shirt", "steel kettle", "drum sticks", "linen dress", "tea cup"]
+from label_support import run_main, tiny_data, tiny_project
 
 
 @pytest.fixture()
@@ -23,19 +17,7 @@ def work(tmp_path) -> Path:
     """work/ holds notes.txt, state.json (another tool's) and proj/label.db (the project)."""
     work = tmp_path / "work"
     work.mkdir()
-    data = tmp_path / "items.csv"
-    titles = [f"{w} {i}" for i in range(5) for w in WORDS]
-    pd.DataFrame({"title": titles, "category": [LABELS[i % 3] for i in range(len(titles))]}).to_csv(
-        data, index=False
-    )
-    store, _, _ = open_project(
-        work / "proj", {"data": str(data), "labels": LABELS, "classifier": "tfidf", "query_size": 5}
-    )
-    alice = store.annotator_for_token(store.add_annotator("alice"))
-    assert alice is not None
-    for pos in range(12):
-        store.put_label(pos, alice.id, "label", LABELS[pos % 3])
-    store.close()
+    tiny_project(work / "proj", tiny_data(tmp_path / "items.csv"))
     (work / "notes.txt").write_text("my notes\n")
     (work / "state.json").write_text('{"tool": "not alloop"}\n')
     return work

@@ -14,15 +14,9 @@ import os
 import sqlite3
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from label_support import run_main
+from label_support import run_main, tiny_data, tiny_project
 from place_support import full_place, read_only
-
-from alloop.labelling.storage.project import open_project
-
-LABELS = ("music", "clothing", "kitchen")
-WORDS = ["guitar strings", "cotton shirt", "steel kettle", "drum sticks", "linen dress", "tea cup"]
 
 
 def one_line(code: int, err: str) -> str:
@@ -40,19 +34,8 @@ def refused_as_read_only(err: str, how: str) -> None:
 @pytest.fixture()
 def world(tmp_path) -> dict[str, Path]:
     """A labelling project (30 items, 12 labels, tfidf) and a finished run folder."""
-    data = tmp_path / "items.csv"
-    titles = [f"{w} {i}" for i in range(5) for w in WORDS]
-    pd.DataFrame({"title": titles, "category": [LABELS[i % 3] for i in range(len(titles))]}).to_csv(
-        data, index=False
-    )
-    store, _, _ = open_project(
-        tmp_path / "proj", {"data": str(data), "labels": LABELS, "classifier": "tfidf", "query_size": 5}
-    )
-    alice = store.annotator_for_token(store.add_annotator("alice"))
-    assert alice is not None
-    for pos in range(12):
-        store.put_label(pos, alice.id, "label", LABELS[pos % 3])
-    store.close()
+    data = tiny_data(tmp_path / "items.csv")
+    tiny_project(tmp_path / "proj", data)
     imports = tmp_path / "imports.csv"
     imports.write_text("item_id,label\n0,music\n")
     return {"data": data, "project": tmp_path / "proj", "imports": imports, "tmp": tmp_path}

@@ -7,14 +7,10 @@ import hashlib
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from label_support import run_main
+from label_support import run_main, tiny_data
 
 from alloop.outputs import MANIFEST
-
-LABELS = ("music", "clothing", "kitchen")
-WORDS = ["guitar strings", "cotton shirt", "steel kettle", "drum sticks", "linen dress", "tea cup"]
 
 
 def digest(path: Path) -> str:
@@ -23,11 +19,7 @@ def digest(path: Path) -> str:
 
 @pytest.fixture()
 def data(tmp_path) -> Path:
-    path = tmp_path / "d.csv"
-    titles = [f"{w} {i}" for i in range(4) for w in WORDS]
-    pd.DataFrame({"title": titles, "category": [LABELS[i % 3] for i in range(len(titles))]}).to_csv(
-        path, index=False
-    )
+    path = tiny_data(tmp_path / "d.csv", repeats=4)
     return path
 
 
