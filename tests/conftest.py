@@ -29,6 +29,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _SESSION_CACHE is not None and not hasattr(config, "workerinput"):
         shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ALLOOP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 AMAZON_IN = SHARED_DATA / "amazon-in-products" / "amazon_in_products.parquet"

@@ -74,3 +74,14 @@ def test_library_messages_do_not_name_flags():
         for hit in _strings_naming_flags(path)
     ]
     assert not offenders, "name the Python parameter in backticks instead:\n" + "\n".join(offenders)
+
+
+def test_a_library_note_reaches_the_terminal_in_cli_terms(capsys):
+    import logging
+
+    from alloop.cli.terms import notes_in_cli_terms
+
+    notes_in_cli_terms(lambda: flag_names(typer.main.get_command(app)))
+    note = "`precision` bf16 is emulated here; running fp32"
+    logging.getLogger("alloop.models.encoder").warning("note: %s", note)
+    assert capsys.readouterr().err.strip() == "note: --precision bf16 is emulated here; running fp32"

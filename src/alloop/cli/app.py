@@ -36,7 +36,7 @@ from alloop.cli.options import (
     given_on_command_line,
 )
 from alloop.cli.progress import PlainObserver, RichObserver, print_verdict, summary_rich_table
-from alloop.cli.terms import cli_terms, flag_names
+from alloop.cli.terms import cli_terms, flag_names, notes_in_cli_terms
 from alloop.data import DEFAULT_DATA
 from alloop.errors import AlloopError
 from alloop.failures import explain_os_error
@@ -402,6 +402,7 @@ def _fail(message: str) -> NoReturn:
 
 def main() -> None:
     """Entry point: turns every user error into one line and exit code 2."""
+    notes_in_cli_terms(lambda: flag_names(typer.main.get_command(app)))
     try:
         app(standalone_mode=False)
     except AlloopError as exc:
