@@ -7,7 +7,7 @@ DATA ?= hub:iarbel/amazon-product-data-filter
 ARGS ?=
 TORCH ?= torch==2.13.0
 
-.PHONY: install run test docs lint clean
+.PHONY: install run test fuzz docs lint clean
 
 $(BIN)/alloop: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,18 @@ test: install /usr/bin/chromium
 	$(BIN)/ruff check src tests bench docs_hooks
 	$(BIN)/ruff format --check src tests bench docs_hooks
 	$(MKDOCS) --strict
+
+# The property-based tests with a bigger budget than `make test` gives them (12 examples each):
+# Hypothesis on the command line, Schemathesis on the labelling API, FUZZ_EXAMPLES per command and
+# per route and role, new random examples each time. Examples run per command and route are
+# written to bench/results/fuzz.jsonl.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	mkdir -p bench/results && rm -f bench/results/fuzz.jsonl
+	ALLOOP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ALLOOP_FUZZ_REPORT=bench/results/fuzz.jsonl \
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q \
+	  -p no:cacheprovider --hypothesis-show-statistics \
+	  tests/unit/test_properties_cli.py tests/unit/test_properties_api.py
 
 # The documentation site (mkdocs.yml, pages in docs/) into site/. --strict: a broken link, a page
 # missing from the nav or an API name that no longer resolves is an error. Works offline.

@@ -7,6 +7,7 @@ reason, when it is absent."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,18 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the suite may wait on the network
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# the on-disk embedding cache goes to a fresh folder per session, never into ~/.cache
-os.environ.setdefault("ALLOOP_CACHE_DIR", tempfile.mkdtemp(prefix="alloop-cache-"))
+# the on-disk embedding cache goes to a fresh folder per session, never into ~/.cache; removed when
+# the session ends (pytest_unconfigure), unless the caller named one
+_SESSION_CACHE = None if "ALLOOP_CACHE_DIR" in os.environ else tempfile.mkdtemp(prefix="alloop-cache-")
+if _SESSION_CACHE is not None:
+    os.environ["ALLOOP_CACHE_DIR"] = _SESSION_CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's own embedding cache folder (each session would leave one in /tmp)."""
+    if _SESSION_CACHE is not None and not hasattr(config, "workerinput"):
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ALLOOP_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -125,3 +125,31 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
         sys.argv = old
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+TINY_LABELS = ("music", "clothing", "kitchen")
+TINY_WORDS = ["guitar strings", "cotton shirt", "steel kettle", "drum sticks", "linen dress", "tea cup"]
+
+
+def tiny_data(path: Path, repeats: int = 5) -> Path:
+    """A CSV of ``6 * repeats`` made-up titles in three categories (title, category)."""
+    titles = [f"{w} {i}" for i in range(repeats) for w in TINY_WORDS]
+    frame = pd.DataFrame({"title": titles, "category": [TINY_LABELS[i % 3] for i in range(len(titles))]})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def tiny_project(folder: Path, data: Path, n_labels: int = 12) -> Path:
+    """A tfidf labelling project at ``folder`` over ``data`` (``tiny_data``), with annotator alice
+    and her first ``n_labels`` labels."""
+    from alloop.labelling.storage.project import open_project
+
+    store, _, _ = open_project(
+        folder, {"data": str(data), "labels": TINY_LABELS, "classifier": "tfidf", "query_size": 5}
+    )
+    alice = store.annotator_for_token(store.add_annotator("alice"))
+    assert alice is not None
+    for pos in range(n_labels):
+        store.put_label(pos, alice.id, "label", TINY_LABELS[pos % 3])
+    store.close()
+    return folder

@@ -43,6 +43,11 @@ _API = {
     # errors
     "AlloopError": "alloop.errors",
     "AlloopBug": "alloop.errors",
+    "ConflictError": "alloop.errors",
+    "EmptyPoolError": "alloop.errors",
+    "NotFittedError": "alloop.errors",
+    "NotFoundError": "alloop.errors",
+    "StorageError": "alloop.errors",
 }
 
 __all__ = [
@@ -52,15 +57,20 @@ __all__ = [
     "AlloopBug",
     "AlloopError",
     "Classifier",
+    "ConflictError",
     "CycleResult",
     "Embedder",
+    "EmptyPoolError",
     "JointScorer",
     "LabelBudget",
     "MaxCycles",
     "ModelConfig",
+    "NotFittedError",
+    "NotFoundError",
     "Oracle",
     "RunConfig",
     "SimulatedOracle",
+    "StorageError",
     "Strategy",
     "TargetF1",
     "TextDataset",
@@ -75,7 +85,15 @@ __all__ = [
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
     from alloop.data import TextDataset, load_dataset
-    from alloop.errors import AlloopBug, AlloopError
+    from alloop.errors import (
+        AlloopBug,
+        AlloopError,
+        ConflictError,
+        EmptyPoolError,
+        NotFittedError,
+        NotFoundError,
+        StorageError,
+    )
     from alloop.loop import ActiveLearner, CycleResult, draw_initial
     from alloop.loop.evaluation import evaluate
     from alloop.loop.oracle import Oracle, SimulatedOracle

@@ -44,7 +44,7 @@ def _check_creatable(path: Path, option: str) -> None:
         ) from None
 
 
-def check_output_dir(path: Path, option: str = "--out") -> None:
+def check_output_dir(path: Path, option: str = "`out`") -> None:
     """A folder the command will create or write into."""
     if str(path).strip() == "":
         raise AlloopError(f"{option} is empty; give a folder")
@@ -53,7 +53,7 @@ def check_output_dir(path: Path, option: str = "--out") -> None:
     _check_creatable(path, option)
 
 
-def check_output_file(path: Path, option: str = "--out") -> None:
+def check_output_file(path: Path, option: str = "`out`") -> None:
     """A file the command will write (its folder is created if missing)."""
     if str(path).strip() == "" or path.name == "":
         raise AlloopError(f"{option} is empty; give a file name such as labels.parquet")
@@ -82,13 +82,13 @@ def table_format(out: Path, fmt: str | None, formats: tuple[str, ...]) -> str:
     if chosen not in formats:
         shown = repr(chosen) if chosen else "(no suffix)"
         raise AlloopError(
-            f"unknown table format {shown} for {out}; use --format {' or --format '.join(formats)} "
+            f"unknown table format {shown} for {out}; use `format` {' or `format` '.join(formats)} "
             "or a .parquet/.csv file name"
         )
     if fmt is not None and from_suffix is not None and from_suffix != fmt:
         raise AlloopError(
-            f"--format {fmt} contradicts the file name {out.name}; name it {out.with_suffix('.' + fmt).name} "
-            f"or use --format {from_suffix}"
+            f"`format` {fmt} contradicts the file name {out.name}; name it {out.with_suffix('.' + fmt).name} "
+            f"or use `format` {from_suffix}"
         )
     return chosen
 
@@ -125,5 +125,7 @@ def check_sqlite(path: Path, made_by: str) -> None:
             db.execute("SELECT name FROM sqlite_master").fetchall()
         finally:
             db.close()
-    except sqlite3.DatabaseError as exc:
-        raise AlloopError(f"cannot read {path}: {exc}; {hint}") from None
+    except sqlite3.DatabaseError as exc:  # damaged only if SQLite's integrity check says so
+        from alloop.failures import explain_sqlite_error
+
+        raise (explain_sqlite_error(exc, path) or AlloopError(f"cannot read {path}: {exc}")) from None

@@ -8,6 +8,8 @@ CLI prints the message on one line and exits 2; the HTTP API maps them to status
     annotator holds (HTTP 409).
   - ``EmptyPoolError``: nothing left to query or label.
   - ``NotFittedError``: a model asked to predict before it was trained.
+  - ``StorageError``: a file alloop needs cannot be written or read: a read-only place,
+    permission denied, no space left, a locked or a damaged database (HTTP 503).
 - ``AlloopBug``: a broken invariant of alloop itself; no input can cause it (HTTP 500, traceback kept).
 """
 
@@ -34,6 +36,11 @@ class EmptyPoolError(AlloopError):
 class NotFittedError(AlloopError, RuntimeError):
     """A model was asked to predict before ``fit``: call ``fit`` first. Also a ``RuntimeError``,
     as it was before it had a type of its own."""
+
+
+class StorageError(AlloopError):
+    """A file or folder alloop reads or writes refuses: read-only, permission denied, full,
+    locked or damaged (``alloop.failures`` names which)."""
 
 
 class AlloopBug(RuntimeError):

@@ -10,11 +10,12 @@ into place, so a reader never sees half a file and a failed write leaves the old
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from alloop.errors import AlloopError
 MANIFEST = ".alloop-manifest.json"
 
 
-def out_path(raw: str | os.PathLike[str], option: str = "--out", protected: Iterable[Path] = ()) -> Path:
+def out_path(raw: str | os.PathLike[str], option: str = "`out`", protected: Iterable[Path] = ()) -> Path:
     """``raw`` as a path to write to, refused with one line when it is empty, the current folder
     or one above it, or one of the ``protected`` folders (a project) or a folder above one."""
     text = os.fspath(raw)
@@ -80,8 +81,33 @@ def _record(folder: Path, files: dict[str, str], forget: Iterable[str] = ()) -> 
     )
 
 
+def _temp_file(folder: Path, name: str, suffix: str = "") -> tuple[int, str]:
+    """A new empty file beside the target, as ``tempfile.mkstemp`` makes one but with the mode an
+    ordinary new file gets (0666 less the umask): mkstemp's 0600 would hide an export from the
+    group it is shared with."""
+    for _ in range(100):
+        path = folder / f".{name}.{secrets.token_hex(4)}{suffix}"
+        try:
+            return os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), str(path)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
+def _temp_dir(folder: Path, name: str) -> Path:
+    """A new folder beside the target with an ordinary folder's mode (0777 less the umask)."""
+    for _ in range(100):
+        path = folder / f".{name}.{secrets.token_hex(4)}"
+        try:
+            path.mkdir(0o777)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, temp = _temp_file(path.parent, path.name)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -91,7 +117,7 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def check_file_target(path: Path, option: str = "--out") -> None:
+def check_file_target(path: Path, option: str = "`out`") -> None:
     """Refuse, before any work, to replace a file alloop did not write (or that changed since)."""
     if path.exists() and not _ours(path.parent, path.name, recorded(path.parent)):
         raise AlloopError(
@@ -100,12 +126,12 @@ def check_file_target(path: Path, option: str = "--out") -> None:
         )
 
 
-def write_file(path: Path, write: Callable[[Path], object], option: str = "--out") -> None:
+def write_file(path: Path, write: Callable[[Path], object], option: str = "`out`") -> None:
     """``write(temp)`` fills a temporary file beside ``path``, which is then renamed into place
     and recorded in the folder's manifest."""
     check_file_target(path, option)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    handle, name = _temp_file(path.parent, path.name, path.suffix)
     os.close(handle)
     temp = Path(name)
     try:
@@ -118,7 +144,7 @@ def write_file(path: Path, write: Callable[[Path], object], option: str = "--out
     _record(path.parent, {path.name: digest})
 
 
-def check_folder_target(folder: Path, option: str = "--out") -> None:
+def check_folder_target(folder: Path, option: str = "`out`") -> None:
     """Refuse, before any work, a folder that holds files alloop did not write: only a new folder,
     an empty one or an earlier output of alloop (all of whose recorded files are unchanged) may
     receive a folder output."""
@@ -141,13 +167,13 @@ def check_folder_target(folder: Path, option: str = "--out") -> None:
         )
 
 
-def write_folder(folder: Path, fill: Callable[[Path], object], option: str = "--out") -> None:
+def write_folder(folder: Path, fill: Callable[[Path], object], option: str = "`out`") -> None:
     """``fill(temp)`` writes a folder output into a temporary folder beside ``folder``. A new or
     empty target is replaced by it in one rename. An earlier output of alloop keeps every file it
     did not write: only the files its manifest names are replaced."""
     check_folder_target(folder, option)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    temp = _temp_dir(folder.parent, folder.name)
     try:
         fill(temp)
         files = {p.relative_to(temp).as_posix(): sha256(p) for p in sorted(temp.rglob("*")) if p.is_file()}
@@ -172,5 +198,29 @@ def write_folder(folder: Path, fill: Callable[[Path], object], option: str = "--
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp / name, folder / name)
         _record(folder, files, forget=old)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def write_into(folder: Path, fill: Callable[[Path], object], what: str = "") -> None:
+    """``fill(temp)`` writes files into a temporary folder inside ``folder`` (an output folder
+    alloop made, such as a run folder); each is then renamed into ``folder``. Every file it would
+    replace is checked first: one alloop did not write, or that changed since, stops the whole
+    write with one line and nothing is replaced. Other files in the folder are never touched."""
+    temp = _temp_dir(folder, "alloop-partial")
+    try:
+        fill(temp)
+        files = {p.relative_to(temp).as_posix(): sha256(p) for p in sorted(temp.rglob("*")) if p.is_file()}
+        old = recorded(folder)
+        for name in files:
+            if (folder / name).exists() and not _ours(folder, name, old):
+                raise AlloopError(
+                    f"{folder / name} was not written by alloop{what} (or changed since); "
+                    "move it away and try again"
+                )
+        for name in files:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp / name, folder / name)
+        _record(folder, files)
     finally:
         shutil.rmtree(temp, ignore_errors=True)

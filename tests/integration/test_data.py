@@ -102,7 +102,7 @@ def test_join_value_flattens_lists_and_pairs():
         ("ok.csv", {"label_column": "missing"}, "column 'missing' not found"),
         ("one_class.csv", {}, "need at least 2"),
         ("ok.csv", {"text_columns": []}, "no text column"),
-        ("ok.csv", {"test_size": 1.5}, "--test-size"),
+        ("ok.csv", {"test_size": 1.5}, "`test_size`"),
         ("ok.csv", {"id_column": "dup"}, "duplicate"),
     ],
 )
@@ -128,7 +128,7 @@ def test_unreachable_hub_fails_fast_with_a_local_hint(monkeypatch):
     start = time.monotonic()
     with pytest.raises(AlloopError, match="cannot reach the Hugging Face Hub") as caught:
         load_dataset("hub:iarbel/amazon-product-data-filter")
-    assert "--data products.parquet" in str(caught.value)
+    assert "pass a local file instead" in str(caught.value)
     assert time.monotonic() - start < 30  # a hang would be minutes; this bounds it, not times it
 
 

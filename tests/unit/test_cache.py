@@ -47,7 +47,7 @@ def test_an_unusable_cache_folder_is_one_clear_error(tmp_path):
 
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(AlloopError, match="--no-cache"):
+    with pytest.raises(AlloopError, match="`no_cache`"):
         EmbeddingCache(blocker / "sub", "m", 4)
 
 

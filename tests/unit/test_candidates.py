@@ -56,7 +56,7 @@ def test_candidates_are_the_labelled_items_neighbours_plus_a_random_share():
 
 
 def test_a_negative_share_is_refused():
-    with pytest.raises(AlloopError, match="near-labelled-subsample"):
+    with pytest.raises(AlloopError, match="`near_labelled_subsample`"):
         NearLabelled(-1)
 
 

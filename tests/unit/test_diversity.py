@@ -130,7 +130,7 @@ def test_plateau_and_uncertainty():
 
 def test_label_free_names():
     assert [type(c).__name__ for c in label_free(["plateau", "stabilizing"])] == ["Plateau", "Stabilizing"]
-    with pytest.raises(AlloopError, match="unknown --stop"):
+    with pytest.raises(AlloopError, match="unknown `stop`"):
         label_free(["patience"])
 
 

@@ -62,13 +62,13 @@ def test_a_strategy_needing_embeddings_with_a_classifier_without_is_refused_befo
 ):
     monkeypatch.setitem(CLASSIFIER_TYPES, "plain", PlainClassifier)
     model = ModelConfig(classifier="plain")
-    with pytest.raises(AlloopError, match=f"--strategy {re.escape(strategy)} needs embeddings"):
+    with pytest.raises(AlloopError, match=f"strategy {re.escape(strategy)} needs embeddings"):
         RunConfig(strategies=(strategy,), model=model).validate()
     with pytest.raises(AlloopError, match="needs embeddings"):
         LabelConfig(data="x.csv", labels=("a", "b"), strategy=strategy, model=model).validate()
     with pytest.raises(AlloopError, match="needs embeddings"):
         ActiveLearner(PlainClassifier(), get_strategy(strategy), TEXTS)
-    with pytest.raises(AlloopError, match="--initial-strategy kmeans needs embeddings"):
+    with pytest.raises(AlloopError, match="`initial_strategy` kmeans needs embeddings"):
         RunConfig(strategies=("margin",), initial_strategy="kmeans", model=model).validate()
     RunConfig(strategies=("margin", "random"), model=model).validate()  # these need none
 
@@ -259,4 +259,4 @@ def test_alloop_label_takes_the_model_options_and_keeps_them_between_runs(
     changed = label("--precision", "fp32", "--strategy", "badge")
     assert changed.model == dataclasses.replace(first.model, precision="fp32") and changed.strategy == "badge"
     bad = runner.invoke(app, ["label", "--project", str(project), "--port", "0", "--precision", "fp64"])
-    assert bad.exit_code != 0 and "unknown --precision 'fp64'" in str(bad.exception)
+    assert bad.exit_code != 0 and "unknown `precision` 'fp64'" in str(bad.exception)

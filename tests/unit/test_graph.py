@@ -134,7 +134,7 @@ def test_factory_shares_one_graph_and_the_config_default_is_the_models():
     a, b = make(0), make(1)
     assert isinstance(a, HybridClassifier) and a.graph is b.graph and a.graph_weight == 0.3
     for bad in (-0.1, 1.0):
-        with pytest.raises(AlloopError, match="--graph-weight"):
+        with pytest.raises(AlloopError, match="`graph_weight`"):
             ModelConfig(graph_weight=bad).validate()
 
 

@@ -287,9 +287,9 @@ def test_restart_resumes_the_project_with_the_queue_rebuilt(tmp_path, data):
     bob = store.annotators()[1]
     assert service.next_item(bob)["item_id"] == held  # assignments survive a restart
     service.close()
-    with pytest.raises(AlloopError, match="created with --labels"):
+    with pytest.raises(AlloopError, match="created with `labels`"):
         open_project(tmp_path / "p", {"labels": ("a", "b")})
-    with pytest.raises(AlloopError, match="created with --data"):
+    with pytest.raises(AlloopError, match="created with `data`"):
         open_project(tmp_path / "p", {"data": str(tmp_path / "other.parquet")})
 
 

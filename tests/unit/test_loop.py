@@ -126,7 +126,7 @@ def test_same_seed_same_queries_different_seed_different_queries():
 
 def test_initial_larger_than_budget_is_refused():
     learner, _ = make_learner(stopping=[LabelBudget(5)])
-    with pytest.raises(AlloopError, match="larger than --budget"):
+    with pytest.raises(AlloopError, match="larger than `budget`"):
         list(learner.run(np.arange(10)))
 
 
@@ -167,7 +167,7 @@ def test_random_initial_is_seeded_and_label_free():
     a = draw_initial(labels, 0.1, "random", np.random.default_rng(2))
     b = draw_initial(labels, 0.1, "random", np.random.default_rng(2))
     assert a.tolist() == b.tolist() and len(a) == 50
-    with pytest.raises(AlloopError, match="initial-strategy"):
+    with pytest.raises(AlloopError, match="`initial_strategy`"):
         draw_initial(labels, 10, "kmeans-typo", np.random.default_rng(0))
 
 
@@ -200,7 +200,7 @@ def test_pool_subsample_scores_only_that_many_and_is_seeded():
 
 
 def test_pool_subsample_smaller_than_a_batch_is_refused():
-    with pytest.raises(AlloopError, match="pool-subsample"):
+    with pytest.raises(AlloopError, match="`pool_subsample`"):
         make_learner(query_size=10, pool_subsample=5)
 
 

@@ -157,5 +157,5 @@ def test_bf16_autocast_stays_close_to_fp32(tmp_path, monkeypatch):
 
 
 def test_unknown_precision_is_refused():
-    with pytest.raises(AlloopError, match="unknown --precision"):
+    with pytest.raises(AlloopError, match="unknown `precision`"):
         classifier_factory(ModelConfig(precision="int4"), 3)

@@ -107,7 +107,7 @@ def test_int8_without_onnxruntime_is_one_clear_error(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    message = r"--precision int8 needs onnxruntime; pip install 'alloop\[onnx\]'"
+    message = r"`precision` int8 needs onnxruntime; pip install 'alloop\[onnx\]'"
     with pytest.raises(AlloopError, match=message):
         onnx.import_onnxruntime()
 

@@ -7,16 +7,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from label_support import run_main
+from label_support import run_main, tiny_data, tiny_project
 
 from alloop.errors import AlloopError
-from alloop.labelling.storage.project import open_project
 from alloop.outputs import MANIFEST, out_path, write_file, write_folder
 
-LABELS = ("music", "clothing", "kitchen")
-WORDS = ["guitar strings", "cotton shirt", "steel kettle", "drum sticks", "linen dress", "tea cup"]
 FOREIGN = {
     "notes.txt": b"my notes\n",
     "state.json": b'{"not": "alloop"}\n',
@@ -44,21 +40,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 @pytest.fixture()
 def project(tmp_path) -> Path:
-    data = tmp_path / "items.csv"
-    titles = [f"{w} {i}" for i in range(5) for w in WORDS]
-    pd.DataFrame({"title": titles, "category": [LABELS[i % 3] for i in range(len(titles))]}).to_csv(
-        data, index=False
-    )
-    store, _, items = open_project(
-        tmp_path / "proj", {"data": str(data), "labels": LABELS, "classifier": "tfidf", "query_size": 5}
-    )
-    alice = store.annotator_for_token(store.add_annotator("alice"))
-    assert alice is not None
-    for pos in range(12):
-        store.put_label(pos, alice.id, "label", LABELS[pos % 3])
-    store.close()
-    assert len(items) == 30
-    return tmp_path / "proj"
+    return tiny_project(tmp_path / "proj", tiny_data(tmp_path / "items.csv"))
 
 
 def test_every_export_predict_and_report_leave_foreign_files_alone(project, tmp_path, capsys, monkeypatch):
@@ -125,11 +107,7 @@ def test_an_out_that_is_empty_here_or_the_project_is_refused(project, tmp_path, 
 
 
 def test_a_run_never_writes_into_a_folder_of_foreign_files(tmp_path, capsys):
-    data = tmp_path / "d.csv"
-    titles = [f"{w} {i}" for i in range(4) for w in WORDS]
-    pd.DataFrame({"title": titles, "category": [LABELS[i % 3] for i in range(len(titles))]}).to_csv(
-        data, index=False
-    )
+    data = tiny_data(tmp_path / "d.csv", repeats=4)
     work = tmp_path / "work"
     before = fill(work)
     args = ["run", "--data", str(data), "--classifier", "tfidf", "--initial", "6", "--query-size", "2"]

@@ -49,7 +49,7 @@ def test_the_partial_oracle_names_the_parent_for_a_seeded_share_and_the_leaf_whe
     again = PartialOracle(SimulatedOracle(range(80), labels), TREE, 0.5, seed=3).label(list(range(80)))
     assert answers.tolist() == again.tolist()  # seeded: a resumed run gets the same answers
     assert oracle.label_leaf([0, 1]).tolist() == labels[:2].tolist()
-    with pytest.raises(AlloopError, match="--oracle-partial"):
+    with pytest.raises(AlloopError, match="`oracle_partial`"):
         PartialOracle(SimulatedOracle(range(80), labels), TREE, 1.0, seed=0)
 
 

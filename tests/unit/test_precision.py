@@ -52,5 +52,5 @@ def test_an_encoder_asked_for_bf16_without_native_support_runs_fp32(monkeypatch,
         encoder = Encoder(max_length=32, precision="bf16")
     assert encoder.precision == "fp32"
     notes = [r.getMessage() for r in caplog.records if r.name == "alloop.models"]
-    assert len(notes) == 1 and notes[0].startswith("note: --precision bf16") and "running fp32" in notes[0]
+    assert len(notes) == 1 and notes[0].startswith("note: `precision` bf16") and "running fp32" in notes[0]
     np.testing.assert_array_equal(encoder.embed(texts), Encoder(max_length=32).embed(texts))

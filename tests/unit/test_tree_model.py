@@ -34,5 +34,5 @@ def test_level_heads_fit_and_keep_the_leaf_models_abilities():
     assert proba.argmax(1).tolist() == [0, 2]
     flat = classifier_factory(ModelConfig(classifier="tfidf", tree_heads="levels"), 3)(0)
     assert not isinstance(flat, LevelHeads)  # no tree: the flat model, as before
-    with pytest.raises(AlloopError, match="--tree-heads"):
+    with pytest.raises(AlloopError, match="`tree_heads`"):
         ModelConfig(tree_heads="local").validate()

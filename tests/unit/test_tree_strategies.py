@@ -62,5 +62,5 @@ def test_without_a_tree_they_fall_back_to_the_leaves():
 
 
 def test_query_level_refusals():
-    with pytest.raises(AlloopError, match="--query-level must be 1"):
+    with pytest.raises(AlloopError, match="`query_level` must be 1"):
         RunConfig(query_level=0).validate()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import sqlite3
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from alloop.checks import check_input_file, check_output_dir
+from alloop.cli.backup import register as register_backup
+from alloop.cli.config_file import check_value, expected_types
 from alloop.cli.label import register as register_labelling
 from alloop.cli.options import (
     STRATEGY_HELP,
@@ -33,11 +36,14 @@ from alloop.cli.options import (
     given_on_command_line,
 )
 from alloop.cli.progress import PlainObserver, RichObserver, print_verdict, summary_rich_table
+from alloop.cli.terms import cli_terms, flag_names, notes_in_cli_terms
 from alloop.data import DEFAULT_DATA
 from alloop.errors import AlloopError
+from alloop.failures import explain_os_error
 from alloop.loop.initial import INITIAL_STRATEGIES
 from alloop.loop.stopping import LABEL_FREE_HELP
 from alloop.models import ModelConfig
+from alloop.outputs import out_path
 from alloop.simulate.config import RunConfig
 from alloop.strategies import SEED_STRATEGIES
 
@@ -68,6 +74,7 @@ def _load_config_file(ctx: typer.Context, param: typer.CallbackParam, value: Pat
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise AlloopError(f"config file {value} is not valid TOML: {str(exc).splitlines()[0]}") from None
     params = {p.name: p for p in ctx.command.params if p.name}
+    expected = expected_types(run)
     defaults = {}
     for key, v in values.items():
         name = {"id": "id_column"}.get(key, key.replace("-", "_"))
@@ -75,8 +82,8 @@ def _load_config_file(ctx: typer.Context, param: typer.CallbackParam, value: Pat
             raise AlloopError(
                 f"unknown option {key!r} in {value}; use `alloop run` option names like query-size"
             )
-        if params[name].multiple and isinstance(v, str):  # strategy = "margin" means ["margin"]
-            v = [v]
+        if name in expected:  # strategy = "margin" means ["margin"]; "1" is no integer
+            v = check_value(key, v, *expected[name], value)
         defaults[name] = v
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
@@ -273,7 +280,10 @@ def run(
             "cores shared out among --workers; 1 on a cluster."
         ),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder. [default: runs/<timestamp>]")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(help="Output folder: a new or empty one. [default: runs/<timestamp>]"),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -358,7 +368,7 @@ def run(
                 cache_dir=cache_dir,
             ),
         ).validate()
-        out_dir = out or default_out_dir()
+        out_dir = out_path(out, "--out") if out is not None else default_out_dir()
         check_output_dir(out_dir, "--out")
     console = Console()
     parallel = (workers or 1) > 1 or ray_address is not None
@@ -403,27 +413,48 @@ def version() -> None:
 
 
 register_labelling(app)  # label, annotators, label-stats, export, predict
+register_backup(app)  # backup
+
+
+def one_line(message: str) -> str:
+    """``message`` safe to print as one line: a control character or line separator (a file name
+    may hold one) is shown escaped, and square brackets are not read as rich markup."""
+    from rich.markup import escape
+
+    shown = "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in message
+    )
+    return escape(shown)
+
+
+def _fail(message: str) -> NoReturn:
+    shown = cli_terms(message, flag_names(typer.main.get_command(app)))
+    err.print(f"[red]error:[/] {one_line(shown)}", highlight=False, soft_wrap=True)
+    sys.exit(2)
 
 
 def main() -> None:
     """Entry point: turns every user error into one line and exit code 2."""
+    notes_in_cli_terms(lambda: flag_names(typer.main.get_command(app)))
     try:
         app(standalone_mode=False)
     except AlloopError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc))
     except ClickException as exc:
         message = exc.format_message()
         if not message:  # bare `alloop`: the help was shown
             sys.exit(0)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
-        err.print(f"[red]error:[/] {message}{hint}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except sqlite3.DatabaseError as exc:  # damage that check_sqlite's header check cannot see
-        message = f"a database file cannot be read ({exc}); restore it from a copy"
-        err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(f"{message}{hint}")
+    except OSError as exc:  # a read-only, full or forbidden place, a name too long: named, one line
+        found = explain_os_error(exc)
+        if found is None:
+            raise
+        _fail(str(found))
+    except sqlite3.DatabaseError as exc:  # one alloop.failures.connect did not open: no name to give
+        _fail(f"a database file cannot be used ({exc})")
     except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         sys.exit(130)

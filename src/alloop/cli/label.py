@@ -202,6 +202,11 @@ def label(
         out.print(f"  [yellow]note[/]: {note}")
     if cold_note := cold_start_note(config):
         out.print(f"  [yellow]note[/]: {cold_note}")
+    if store.upgrade_backup is not None:
+        out.print(
+            f"  [yellow]note[/]: label.db was made by an older alloop and is upgraded; the copy from "
+            f"before is {store.upgrade_backup}"
+        )
     shows = f"; showing {', '.join(config.show)}" if config.show else ""
     rules = f"; guidelines from {guide['file']}" if guide else ""
     out.print(f"model suggestions {'on' if config.suggest else 'off'}{shows}{rules}")
@@ -549,7 +554,12 @@ def predict(
 
     target = out_path(out, "--out", [project]) if out is not None else None
     result = run_predict(
-        project, data, target, warn=_warn, min_precision=min_precision, confidence=precision_confidence
+        project,
+        data,
+        target,
+        warn=_warn,
+        min_precision=min_precision,
+        precision_confidence=precision_confidence,
     )
     print(model_line(project, result.model))
     if result.auto is not None:

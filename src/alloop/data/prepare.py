@@ -88,7 +88,7 @@ def stratified_split(labels: np.ndarray, test_size: float, seed: int) -> tuple[n
             pool, test = train_test_split(index, test_size=test_size, random_state=seed)
         except ValueError as exc:
             raise AlloopError(
-                f"cannot split {len(labels)} items with --test-size {test_size}: {exc}"
+                f"cannot split {len(labels)} items with `test_size` {test_size}: {exc}"
             ) from exc
     return np.sort(pool), np.sort(test)
 
@@ -121,19 +121,19 @@ def load_dataset(
     """
     label_columns = [label_column] if isinstance(label_column, str) else list(label_column)
     if not label_columns:
-        raise AlloopError("no label column given; pass --label COLUMN")
+        raise AlloopError("no label column given; pass `label_column` COLUMN")
     if len(set(label_columns)) != len(label_columns):
-        raise AlloopError("a label column is given twice in --label")
+        raise AlloopError("a label column is given twice in `label_column`")
     if label_sep is not None and len(label_columns) > 1:
-        raise AlloopError("--label-sep splits one path column; give a single --label with it")
+        raise AlloopError("`label_sep` splits one path column; give a single `label_column` with it")
     if label_sep is not None and not label_sep:
-        raise AlloopError("--label-sep is empty; give the separator between levels, e.g. ' > '")
+        raise AlloopError("`label_sep` is empty; give the separator between levels, e.g. ' > '")
     hierarchical = len(label_columns) > 1 or label_sep is not None or taxonomy is not None
     declared = Taxonomy.from_file(taxonomy, label_sep or " > ") if isinstance(taxonomy, str) else taxonomy
     if not text_columns:
-        raise AlloopError("no text column given; pass --text COLUMN (repeatable)")
+        raise AlloopError("no text column given; pass `text_columns` COLUMN (repeatable)")
     if not 0.0 < test_size < 1.0:
-        raise AlloopError(f"--test-size must be between 0 and 1, got {test_size}")
+        raise AlloopError(f"`test_size` must be between 0 and 1, got {test_size}")
     splits = read_splits(source)
     notes: list[str] = []
     pool_frames = [splits[s] for s in (*POOL_SPLITS, "all") if s in splits]
@@ -145,7 +145,7 @@ def load_dataset(
             check_columns(frame, [*text_columns, *label_columns, *([id_column] if id_column else [])], where)
     ids = pool[id_column].to_numpy() if id_column else np.arange(len(pool))
     if id_column and pd.Series(ids).duplicated().any():
-        raise AlloopError(f"--id column {id_column!r} has duplicate values; ids must be unique")
+        raise AlloopError(f"`id_column` {id_column!r} has duplicate values; ids must be unique")
     label_column = label_columns[0]
     shown = ", ".join(map(repr, label_columns))
     paths_of: dict[str, tuple[str, ...]] = {}

@@ -25,7 +25,7 @@ READERS = {  # pandas loads on the first read, not when the CLI starts
 }
 POOL_SPLITS = ("train", "validation", "valid", "dev")
 TEST_SPLITS = ("test",)
-LOCAL_HINT = "pass a local file instead, e.g. --data products.parquet --text title --label category"
+LOCAL_HINT = "pass a local file instead (a .parquet, .csv or .jsonl path)"
 
 
 def _pd() -> ModuleType:
@@ -39,7 +39,7 @@ def read_splits(source: str, probe_timeout: float = 3.0) -> dict[str, pd.DataFra
     if source.startswith(HUB_PREFIX):
         return _read_hub(source[len(HUB_PREFIX) :], probe_timeout)
     if not source.strip():
-        raise AlloopError(f"--data is empty; {LOCAL_HINT}")
+        raise AlloopError(f"`data` is empty; {LOCAL_HINT}")
     path = Path(source).expanduser()
     if not path.exists():
         raise NotFoundError(f"data not found: {source}; {LOCAL_HINT}, or hub:NAME for a hub dataset")

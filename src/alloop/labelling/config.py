@@ -66,7 +66,7 @@ class LabelConfig:
 
     def validate(self) -> LabelConfig:
         if not self.text:
-            raise AlloopError("no text column given; pass --text COLUMN (repeatable)")
+            raise AlloopError("no text column given; pass `text_columns` COLUMN (repeatable)")
         check_labels(self.labels)
         check_query_options(
             [self.get_strategy()],
@@ -78,11 +78,11 @@ class LabelConfig:
             self.near_labelled_subsample,
         )
         if self.cold_start not in COLD_STARTS:
-            raise AlloopError(f"unknown --cold-start {self.cold_start!r}; choose {', '.join(COLD_STARTS)}")
+            raise AlloopError(f"unknown `cold_start` {self.cold_start!r}; choose {', '.join(COLD_STARTS)}")
         if not 0.0 <= self.overlap <= 1.0:
-            raise AlloopError(f"--overlap is a share between 0 and 1, got {self.overlap}")
+            raise AlloopError(f"`overlap` is a share between 0 and 1, got {self.overlap}")
         if self.overlap_raters < 2:
-            raise AlloopError(f"--overlap-raters must be at least 2, got {self.overlap_raters}")
+            raise AlloopError(f"`overlap_raters` must be at least 2, got {self.overlap_raters}")
         return self
 
     def to_json(self) -> dict[str, Any]:
@@ -113,10 +113,9 @@ class LabelConfig:
             stored = getattr(self, key)
             same = _same_path(value, stored) if key == "data" else value == stored
             if not same:
-                flag = {"id_column": "id", "labels": "labels"}.get(key, key)
                 raise AlloopError(
-                    f"this project was created with --{flag} {_show(stored)}, not {_show(value)}; "
-                    "drop the option to resume it, or use a new --project"
+                    f"this project was created with `{key}` {_show(stored)}, not {_show(value)}; "
+                    "drop the option to resume it, or use a new `project`"
                 )
         given = {k: v for k, v in given.items() if v is not None and k not in DATA_KEYS}
         loop = {k: v for k, v in given.items() if k not in MODEL_KEYS}
@@ -145,11 +144,11 @@ def parse_labels(
     from alloop.labelling.domain.tree import labels_from_paths
 
     if labels is not None and labels_file is not None:
-        raise AlloopError("give either --labels or --labels-file, not both")
+        raise AlloopError("give either `labels` or `labels_file`, not both")
     if labels is not None:
         parsed = tuple(p.strip() for p in labels.split(",") if p.strip())
     elif labels_file is not None:
-        check_input_file(labels_file, "--labels-file")
+        check_input_file(labels_file, "`labels_file`")
         try:
             lines = labels_file.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:

@@ -66,14 +66,14 @@ def percent(value: float) -> str:
     return f"{whole}%" if abs(value * 100 - whole) < 1e-9 else f"{value:.1%}"
 
 
-def check_precision(value: float, option: str = "--target-precision") -> float:
+def check_precision(value: float, option: str = "`target_precision`") -> float:
     """A precision target must lie strictly between 0 and 1 (1 cannot be certified from a sample)."""
     if not isinstance(value, int | float) or math.isnan(value) or not 0.0 < value < 1.0:
         raise AlloopError(f"{option} must be above 0 and below 1 (e.g. 0.95), got {value}")
     return float(value)
 
 
-def check_confidence(value: float, option: str = "--confidence") -> float:
+def check_confidence(value: float, option: str = "`precision_confidence`") -> float:
     if not isinstance(value, int | float) or math.isnan(value) or not 0.5 <= value < 1.0:
         raise AlloopError(f"{option} must be at least 0.5 and below 1 (e.g. 0.95), got {value}")
     return float(value)

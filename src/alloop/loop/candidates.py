@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alloop.errors import AlloopError
-from alloop.models.base import Classifier, Embedder
+from alloop.models.base import Classifier, Embedder, HasPoolGraph
 
 if TYPE_CHECKING:  # the graph (scipy, scikit-learn) loads when a sampler is built, not on import:
     from alloop.models.graph import PoolGraph  # the CLI's light commands import the query step
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the graph (scipy, scikit-learn) loads when a sampler is bui
 
 def check_near_labelled(n_random: int | None) -> None:
     if n_random is not None and n_random < 0:
-        raise AlloopError(f"--near-labelled-subsample must be 0 or more, got {n_random}")
+        raise AlloopError(f"`near_labelled_subsample` must be 0 or more, got {n_random}")
 
 
 def near_labelled(n_random: int | None) -> NearLabelled | None:
@@ -49,12 +49,13 @@ class NearLabelled:
         """The classifier's fitted pool graph (the hybrid's), else this sampler's own."""
         from alloop.models.graph import PoolGraph
 
-        graph = getattr(classifier, "graph", None)
-        if isinstance(graph, PoolGraph) and graph.fitted and graph._key == hash(tuple(pool_texts)):
-            return graph
+        if isinstance(classifier, HasPoolGraph):
+            graph = classifier.graph
+            if isinstance(graph, PoolGraph) and graph.fitted and graph._key == hash(tuple(pool_texts)):
+                return graph
         if not isinstance(classifier, Embedder):
             raise AlloopError(
-                f"--near-labelled-subsample needs embeddings, which {type(classifier).__name__} does not give"
+                f"`near_labelled_subsample` needs embeddings, which {type(classifier).__name__} does not give"
             )
         return self._own_graph.fit(pool_texts, classifier.embed)
 

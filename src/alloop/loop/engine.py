@@ -17,7 +17,7 @@ from alloop.errors import AlloopBug, AlloopError
 from alloop.loop.autolabel import MIN_LABELS, AutoLabelling, Coverage, Threshold, calibrate, coverage
 from alloop.loop.candidates import near_labelled
 from alloop.loop.evaluation import Scores, evaluate
-from alloop.loop.oracle import Oracle
+from alloop.loop.oracle import AnswersLeaf, Oracle
 from alloop.loop.partial import resolve_partial
 from alloop.loop.query import Query, check_pool_subsample, check_strategy, query
 from alloop.loop.stopping import (
@@ -288,7 +288,7 @@ class ActiveLearner:
             raise AlloopError("run() needs an oracle; or drive the loop with teach, fit and query")
         ids = list(self.pool_ids[positions])
         again = self.labels[positions] < -1  # asked before, answered with a parent only
-        leaf_only = getattr(self.oracle, "label_leaf", None)
+        leaf_only = self.oracle.label_leaf if isinstance(self.oracle, AnswersLeaf) else None
         if leaf_only is not None and (full or again.all()):
             labels = np.asarray(leaf_only(ids))
         elif leaf_only is not None and again.any():
@@ -314,8 +314,8 @@ class ActiveLearner:
             raise AlloopError("the initial set holds an item twice")
         if self.max_labels is not None and len(initial) > self.max_labels:
             raise AlloopError(
-                f"the initial set ({len(initial)}) is larger than --budget {self.max_labels}; "
-                "raise the budget or lower --initial"
+                f"the initial set ({len(initial)}) is larger than `budget` {self.max_labels}; "
+                "raise the budget or lower `initial`"
             )
         self._label(initial, full=True)
         yield from self._loop(0)

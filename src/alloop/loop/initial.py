@@ -23,19 +23,19 @@ LABEL_FREE_STARTS = ("label-names", "kmeans", "random")
 def initial_count(initial: float, pool_size: int) -> int:
     """``--initial 0.2`` is a fraction of the pool, ``--initial 100`` a count."""
     if initial <= 0:
-        raise AlloopError(f"--initial must be positive (a fraction below 1 or a count), got {initial}")
+        raise AlloopError(f"`initial` must be positive (a fraction below 1 or a count), got {initial}")
     if initial < 1:
         count = round(initial * pool_size)
     elif float(initial).is_integer():
         count = int(initial)
     else:
-        raise AlloopError(f"--initial {initial} is neither a fraction below 1 nor a whole count")
+        raise AlloopError(f"`initial` {initial} is neither a fraction below 1 nor a whole count")
     if count < 1:
-        raise AlloopError(f"--initial {initial} selects no item of a pool of {pool_size}")
+        raise AlloopError(f"`initial` {initial} selects no item of a pool of {pool_size}")
     if count >= pool_size:
         raise AlloopError(
-            f"--initial {initial} asks for {count} items but the pool has {pool_size}; "
-            "leave some to query, e.g. --initial 0.1"
+            f"`initial` {initial} asks for {count} items but the pool has {pool_size}; "
+            "leave some to query, e.g. `initial` 0.1"
         )
     return count
 
@@ -117,9 +117,9 @@ def draw_initial(
         return rng.choice(len(labels), n, replace=False).astype(np.int64)
     if how == "kmeans":
         if embeddings is None:
-            raise AlloopError("--initial-strategy kmeans needs embeddings; this classifier has none")
+            raise AlloopError("`initial_strategy` kmeans needs embeddings; this classifier has none")
         return kmeans_representatives(embeddings, n, int(rng.integers(2**31 - 1)))
-    raise AlloopError(f"unknown --initial-strategy {how!r}; choose from {', '.join(INITIAL_STRATEGIES)}")
+    raise AlloopError(f"unknown `initial_strategy` {how!r}; choose from {', '.join(INITIAL_STRATEGIES)}")
 
 
 LABEL_NAME_TEMPLATE = "{name} products"

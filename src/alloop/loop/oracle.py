@@ -21,6 +21,15 @@ class Oracle(Protocol):
     def label(self, item_ids: Sequence[object]) -> np.ndarray: ...
 
 
+@runtime_checkable
+class AnswersLeaf(Protocol):
+    """An oracle that may answer with a parent category, and can be asked again for the leaf."""
+
+    def label(self, item_ids: Sequence[object]) -> np.ndarray: ...
+
+    def label_leaf(self, item_ids: Sequence[object]) -> np.ndarray: ...
+
+
 class SimulatedOracle:
     """Reveals the gold label of each queried id and counts how many it revealed."""
 
@@ -50,7 +59,7 @@ class PartialOracle:
 
     def __init__(self, base: SimulatedOracle, tree: Taxonomy, fraction: float, seed: int):
         if not 0.0 <= fraction < 1.0:
-            raise AlloopError(f"--oracle-partial must be at least 0 and below 1, got {fraction}")
+            raise AlloopError(f"`oracle_partial` must be at least 0 and below 1, got {fraction}")
         self.base = base
         self.tree = tree
         self.fraction = fraction
@@ -81,9 +90,9 @@ the model confuses with the right one (``confusion``: people mix up what models 
 
 def check_noise(rate: float, kind: str = "uniform") -> None:
     if not isinstance(rate, int | float) or not 0.0 <= rate < 1.0 or rate != rate:
-        raise AlloopError(f"--oracle-noise must be at least 0 and below 1 (e.g. 0.1), got {rate}")
+        raise AlloopError(f"`oracle_noise` must be at least 0 and below 1 (e.g. 0.1), got {rate}")
     if kind not in NOISE_KINDS:
-        raise AlloopError(f"unknown --oracle-noise-kind {kind!r}; choose {' or '.join(NOISE_KINDS)}")
+        raise AlloopError(f"unknown `oracle_noise_kind` {kind!r}; choose {' or '.join(NOISE_KINDS)}")
 
 
 class NoisyOracle:
@@ -106,7 +115,7 @@ class NoisyOracle:
     ):
         check_noise(rate)
         if n_classes < 2:
-            raise AlloopError("--oracle-noise needs at least two classes to answer wrong")
+            raise AlloopError("`oracle_noise` needs at least two classes to answer wrong")
         self.base = base
         self.n_classes = n_classes
         self.rate = rate

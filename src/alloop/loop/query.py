@@ -50,7 +50,7 @@ def check_strategy(strategy: Strategy, classifier: Classifier) -> None:
 def check_pool_subsample(pool_subsample: int | None, query_size: int) -> None:
     if pool_subsample is not None and pool_subsample < query_size:
         raise AlloopError(
-            f"--pool-subsample ({pool_subsample}) must be at least the query size ({query_size})"
+            f"`pool_subsample` ({pool_subsample}) must be at least the query size ({query_size})"
         )
 
 
@@ -71,12 +71,12 @@ def check_query_options(
     check_threshold(near_duplicate_threshold)
     for strategy in strategies:
         if strategy.needs_embeddings:
-            model.require_embeddings(f"--strategy {strategy.name}")
+            model.require_embeddings(f"strategy {strategy.name}")
     if seed < 0:
-        raise AlloopError(f"--seed must be 0 or more, got {seed}")
+        raise AlloopError(f"`seed` must be 0 or more, got {seed}")
     check_pool_subsample(pool_subsample, query_size)
     if near_labelled_subsample is not None:
-        model.require_embeddings("--near-labelled-subsample")
+        model.require_embeddings("`near_labelled_subsample`")
     check_near_labelled(near_labelled_subsample)
 
 

@@ -55,7 +55,7 @@ class MaxCycles:
 
     def __post_init__(self) -> None:
         if self.n < 0:
-            raise AlloopError(f"--cycles must be at least 0, got {self.n}")
+            raise AlloopError(f"`cycles` must be at least 0, got {self.n}")
 
     def reason(self, state: LoopState) -> str | None:
         return f"{self.n} cycles" if state.cycle >= self.n else None
@@ -69,7 +69,7 @@ class LabelBudget:
 
     def __post_init__(self) -> None:
         if self.n < 1:
-            raise AlloopError(f"--budget must be at least 1, got {self.n}")
+            raise AlloopError(f"`budget` must be at least 1, got {self.n}")
 
     def reason(self, state: LoopState) -> str | None:
         return f"budget of {self.n}" if state.n_labelled >= self.n else None
@@ -83,7 +83,7 @@ class TargetF1:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target <= 1.0:
-            raise AlloopError(f"--target-f1 must be in (0, 1], got {self.target}")
+            raise AlloopError(f"`target_f1` must be in (0, 1], got {self.target}")
 
     def reason(self, state: LoopState) -> str | None:
         return f"target F1 {self.target}" if state.macro_f1 >= self.target else None
@@ -147,7 +147,7 @@ class CoverageReached:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.share <= 1.0:
-            raise AlloopError(f"--stop coverage:SHARE needs a share above 0 and at most 1, got {self.share}")
+            raise AlloopError(f"`stop` coverage:SHARE needs a share above 0 and at most 1, got {self.share}")
 
     @property
     def name(self) -> str:
@@ -200,7 +200,7 @@ LABEL_FREE_HELP = (
     f"stabilizing (kappa >= {STABILIZING_KAPPA} between consecutive models on the stop set, "
     f"{STABILIZING_CHECKS} checks), plateau (F1 change < {PLATEAU_EPSILON} over {PLATEAU_CYCLES} cycles), "
     f"uncertainty (mean 1 - max p on the stop set < {UNCERTAINTY_THRESHOLD}), coverage-plateau (the "
-    f"share auto-labelled at --target-precision grew < {COVERAGE_EPSILON:.0%} over {COVERAGE_CYCLES} "
+    f"share auto-labelled at the target precision grew < {COVERAGE_EPSILON:.0%} over {COVERAGE_CYCLES} "
     "cycles), "
     "coverage:SHARE (that share reached, e.g. coverage:0.5)"
 )
@@ -216,7 +216,7 @@ def label_free(names: tuple[str, ...] | list[str]) -> list[StoppingCriterion]:
             criteria.append(LABEL_FREE[name]())
         else:
             choices = ", ".join([*LABEL_FREE, "coverage:SHARE"])
-            raise AlloopError(f"unknown --stop {name!r}; choose from {choices}")
+            raise AlloopError(f"unknown `stop` {name!r}; choose from {choices}")
     return criteria
 
 
@@ -225,7 +225,7 @@ def _share(name: str) -> float:
     try:
         return float(value)
     except ValueError:
-        raise AlloopError(f"--stop {name!r}: give the share as a number, e.g. coverage:0.5") from None
+        raise AlloopError(f"`stop` {name!r}: give the share as a number, e.g. coverage:0.5") from None
 
 
 def first_reason(criteria: list[StoppingCriterion], state: LoopState) -> str | None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from alloop.errors import AlloopError, EmptyPoolError
+
+if TYPE_CHECKING:
+    from alloop.models.graph import PoolGraph
 
 
 @runtime_checkable
@@ -125,7 +128,7 @@ def check_fit_input(texts: Sequence[str], labels: np.ndarray, n_classes: int) ->
     if len(texts) != len(labels):
         raise AlloopError(f"{len(texts)} texts but {len(labels)} labels; they must align")
     if len(labels) == 0:
-        raise EmptyPoolError("cannot train on an empty labelled set; raise --initial")
+        raise EmptyPoolError("cannot train on an empty labelled set; raise `initial`")
     if labels.min() < 0 or labels.max() >= n_classes:
         raise AlloopError(f"label codes must lie in 0..{n_classes - 1}")
     return labels.astype(np.int64)
@@ -154,6 +157,14 @@ class LearnsFromPool(Protocol):
     """
 
     def fit_unlabelled(self, texts: Sequence[str]) -> object: ...
+
+
+@runtime_checkable
+class HasPoolGraph(Protocol):
+    """A classifier that keeps a neighbour graph over its pool (the hybrid's label spreading), so
+    that other steps needing neighbours (the near-labelled sampler) reuse it instead of building one."""
+
+    graph: PoolGraph
 
 
 def with_pool(classifier: Classifier, pool_texts: Sequence[str]) -> Classifier:

@@ -70,7 +70,7 @@ class EmbeddingCache:
         except (OSError, sqlite3.Error) as exc:
             raise AlloopError(
                 f"cannot use the embedding cache at {self.path}: {exc}; "
-                "pass --cache-dir elsewhere or --no-cache"
+                "pass `cache_dir` elsewhere or `no_cache`"
             ) from exc
 
     def get(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

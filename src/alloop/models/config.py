@@ -68,13 +68,13 @@ class ModelConfig:
     cache: bool = True
     cache_dir: str | None = None
     graph_weight: float = 0.5
+    """hybrid: share of label spreading over the pool's neighbour graph in the probabilities (0:
+    the linear head alone). On a validation split of the amazon-in pool 0.3, 0.5 and 0.7 gave
+    margin AULC 0.746, 0.751 and 0.737 against 0.714 without (bench/graph_design.py)."""
     tree_heads: str = "leaf"
     """With a category tree: ``leaf`` trains one model on the leaves and sums their probabilities
     up the tree; ``levels`` adds a top-level model that sets each branch's share
     (``models/tree.py``; measured in docs/taxonomy.md)."""
-    """hybrid: share of label spreading over the pool's neighbour graph in the probabilities (0:
-    the linear head alone). On a validation split of the amazon-in pool 0.3, 0.5 and 0.7 gave
-    margin AULC 0.746, 0.751 and 0.737 against 0.714 without (bench/graph_design.py)."""
 
     def validate(self) -> ModelConfig:
         if self.classifier not in CLASSIFIER_TYPES:
@@ -83,17 +83,17 @@ class ModelConfig:
             )
         if self.precision not in PRECISIONS:
             choices = ", ".join(PRECISIONS)
-            raise AlloopError(f"unknown --precision {self.precision!r}; choose one of {choices}")
+            raise AlloopError(f"unknown `precision` {self.precision!r}; choose one of {choices}")
         if self.epochs < 1 or self.batch_size < 1:
-            raise AlloopError("--epochs and --batch-size must be at least 1")
+            raise AlloopError("`epochs` and `batch_size` must be at least 1")
         if not 0.0 <= self.graph_weight < 1.0:
-            raise AlloopError(f"--graph-weight must be at least 0 and below 1, got {self.graph_weight}")
+            raise AlloopError(f"`graph_weight` must be at least 0 and below 1, got {self.graph_weight}")
         if self.tree_heads not in ("leaf", "levels"):
-            raise AlloopError(f"unknown --tree-heads {self.tree_heads!r}; choose leaf or levels")
+            raise AlloopError(f"unknown `tree_heads` {self.tree_heads!r}; choose leaf or levels")
         if self.max_length < 8:
-            raise AlloopError(f"--max-length must be at least 8, got {self.max_length}")
+            raise AlloopError(f"`max_length` must be at least 8, got {self.max_length}")
         if self.device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?|mps|xpu(:\d+)?", self.device):
-            raise AlloopError(f"unknown --device {self.device!r}; use cpu, cuda or cuda:N")
+            raise AlloopError(f"unknown `device` {self.device!r}; use cpu, cuda or cuda:N")
         return self
 
     def can_embed(self) -> bool:
@@ -107,6 +107,6 @@ class ModelConfig:
         classifier does not give."""
         if not self.can_embed():
             raise AlloopError(
-                f"{what} needs embeddings, which --classifier {self.classifier} does not give; "
+                f"{what} needs embeddings, which `classifier` {self.classifier} does not give; "
                 f"choose another strategy or a classifier with embeddings"
             )

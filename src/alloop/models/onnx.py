@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask")
-MISSING = "--precision int8 needs onnxruntime; pip install 'alloop[onnx]'"
+MISSING = "`precision` int8 needs onnxruntime; pip install 'alloop[onnx]'"
 
 
 def import_onnxruntime() -> ModuleType:
@@ -165,7 +165,7 @@ class OrtEncoderSession:
                 export_int8(encoder.model, path.parent, key)
             except OSError as exc:
                 raise AlloopError(
-                    f"cannot write the int8 model under {path.parent}: {exc}; pass --cache-dir elsewhere"
+                    f"cannot write the int8 model under {path.parent}: {exc}; pass `cache_dir` elsewhere"
                 ) from exc
         return cls(path)
 

@@ -48,5 +48,5 @@ def resolve_precision(precision: str, device_type: str) -> tuple[str, str | None
     """The precision to run at and, when it differs from the one asked for, a one-line note."""
     if precision == "bf16" and not bf16_native(device_type):
         where = "this CPU has neither AVX512-BF16 nor AMX" if device_type == "cpu" else f"{device_type}"
-        return "fp32", f"--precision bf16: {where}, so bfloat16 would be emulated (slower); running fp32"
+        return "fp32", f"`precision` bf16: {where}, so bfloat16 would be emulated (slower); running fp32"
     return precision, None

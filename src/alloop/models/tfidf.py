@@ -20,7 +20,7 @@ def _no_words(exc: ValueError) -> Exception:
     if "empty vocabulary" not in str(exc):
         return exc
     return AlloopError(
-        "tfidf found no word of two or more characters in the texts; use --classifier bert-frozen"
+        "tfidf found no word of two or more characters in the texts; use `classifier` bert-frozen"
     )
 
 

@@ -157,8 +157,19 @@ def label_names(codes: list[int], classes: list[str], taxonomy: Taxonomy | None)
 
 
 def render_report(run_dir: Path) -> Path:
-    """Write the CSV exports, the PNGs and a self-contained report.html into ``run_dir``."""
-    store = ResultStore.open_existing(run_dir)
+    """Write the CSV exports, the PNGs and a self-contained report.html into ``run_dir``: rendered
+    into a temporary folder there and renamed into place, replacing only report files alloop wrote
+    (``alloop.outputs``)."""
+    from alloop.outputs import write_into
+
+    ResultStore.open_existing(run_dir).close()  # not a run folder: refused before anything is made
+    write_into(run_dir, lambda work: _render(run_dir, work), " (a report file of this name)")
+    return run_dir / "report.html"
+
+
+def _render(run_dir: Path, work: Path) -> None:
+    """The report of ``run_dir/results.db``, written into ``work``."""
+    store = ResultStore.open_existing(run_dir)  # read from the run
     try:
         config = store.get("config", {})
         classes: list[str] = store.get("classes", [])
@@ -177,31 +188,29 @@ def render_report(run_dir: Path) -> Path:
 
         raise AlloopError(f"{run_dir} holds no finished cycle yet; nothing to report")
     queried["label"] = label_names(queried["label"].tolist(), classes, taxonomy)
-    cycles.to_csv(run_dir / "cycles.csv", index=False)
-    queried.to_csv(run_dir / "queried.csv", index=False)
-    per_class.to_csv(run_dir / "per_class.csv", index=False)
+    cycles.to_csv(work / "cycles.csv", index=False)
+    queried.to_csv(work / "queried.csv", index=False)
+    per_class.to_csv(work / "per_class.csv", index=False)
     runs = stats.per_run(cycles, ceilings)
     summary = stats.summary(runs, queried=queried)
     points = stats.stopping_points(cycles)
-    points.to_csv(run_dir / "stopping.csv", index=False)
-    runs.to_csv(run_dir / "runs.csv", index=False)
-    summary.to_csv(run_dir / "summary.csv", index=False)
+    points.to_csv(work / "stopping.csv", index=False)
+    runs.to_csv(work / "runs.csv", index=False)
+    summary.to_csv(work / "summary.csv", index=False)
 
     model = config.get("model", {}) if isinstance(config, dict) else {}
     source = str(config.get("data", "")).removeprefix("hub:")
     title = f"{Path(source).name or source}: {model.get('classifier', '?')}, {len(classes)} classes"
     cycles = cycles.assign(would_stop=cycles["would_stop"].fillna(""))
-    pngs = {
-        "learning curves": figures.learning_curves(cycles, ceilings, run_dir / "learning_curves.png", title)
-    }
+    pngs = {"learning curves": figures.learning_curves(cycles, ceilings, work / "learning_curves.png", title)}
     pngs["queried classes"] = figures.queried_classes(
-        queried, classes, pool_counts, run_dir / "queried_classes.png"
+        queried, classes, pool_counts, work / "queried_classes.png"
     )
     final = per_class[per_class["cycle"] == per_class.groupby(["strategy", "seed"])["cycle"].transform("max")]
     heat = final.pivot_table(index="class", columns="strategy", values="f1", aggfunc="mean")
     heat = heat[list(dict.fromkeys(cycles["strategy"]))]
-    pngs["per-class F1"] = figures.per_class_heatmap(heat, run_dir / "per_class_f1.png")
-    pngs["stopping"] = figures.stopping_signals(cycles, run_dir / "stopping.png")
+    pngs["per-class F1"] = figures.per_class_heatmap(heat, work / "per_class_f1.png")
+    pngs["stopping"] = figures.stopping_signals(cycles, work / "stopping.png")
     confusions = []
     for strategy in dict.fromkeys(cycles["strategy"]):
         matrix = sum(
@@ -214,7 +223,7 @@ def render_report(run_dir: Path) -> Path:
         path = figures.confusion(
             matrix,
             [classes[i] for i in present],
-            run_dir / f"confusion_{strategy}.png",
+            work / f"confusion_{strategy}.png",
             f"{strategy}: final model, summed over seeds",
         )
         confusions.append((strategy, path))
@@ -226,14 +235,14 @@ def render_report(run_dir: Path) -> Path:
     target = float(config.get("target_precision", math.nan)) if isinstance(config, dict) else math.nan
     confidence = float(config.get("precision_confidence", math.nan)) if isinstance(config, dict) else math.nan
     auto_lines = trust.verdict_lines(cycles, target, confidence) if trust.has_auto(cycles) else []
-    (run_dir / "verdict.txt").write_text(
+    (work / "verdict.txt").write_text(
         "\n".join([*found.lines(), *auto_lines, *tree_lines]) + "\n", encoding="utf-8"
     )
     auto_parts: list[str] = []
     if auto_lines:
         drawn = []
         if (cycles["auto_coverage_estimated"].fillna(0) > 0).any():  # else the sentence says it all
-            figure = trust.coverage_figure(cycles, target, run_dir / "auto_labelling.png", title)
+            figure = trust.coverage_figure(cycles, target, work / "auto_labelling.png", title)
             drawn = [_img(figure, "auto-labelling coverage and precision")]
         auto_parts = [
             "<h2>Auto-labelling at the target precision</h2>",
@@ -248,7 +257,7 @@ def render_report(run_dir: Path) -> Path:
         ]
     tree_parts: list[str] = []
     if tree_lines:
-        tree_table.to_csv(run_dir / "levels.csv", index=False)
+        tree_table.to_csv(work / "levels.csv", index=False)
         tree_parts = [
             "<h2>Per level of the category tree</h2>",
             "<p class='note'>A parent's probability is the sum of its leaves'; the predicted category at "
@@ -257,7 +266,7 @@ def render_report(run_dir: Path) -> Path:
             *(f"<p>{html.escape(line)}</p>" for line in tree_lines),
             *(
                 _img(path, f"learning curve, {what}")
-                for what, path in levels.level_curves(cycles, ceilings, run_dir, title)
+                for what, path in levels.level_curves(cycles, ceilings, work, title)
             ),
         ]
     parts = [
@@ -299,6 +308,4 @@ def render_report(run_dir: Path) -> Path:
     ]
     page = "<!doctype html><html><head><meta charset='utf-8'><title>alloop report</title>"
     page += f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n"
-    out = run_dir / "report.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+    (work / "report.html").write_text(page, encoding="utf-8")

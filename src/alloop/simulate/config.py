@@ -101,31 +101,31 @@ class RunConfig:
             self.near_labelled_subsample,
         )
         if not self.strategies:
-            raise AlloopError("no strategy chosen; pass --strategy NAME")
+            raise AlloopError("no strategy chosen; pass `strategies` NAME")
         if len(set(self.strategies)) != len(self.strategies):
-            raise AlloopError("a strategy is given twice in --strategy")
+            raise AlloopError("a strategy is given twice in `strategies`")
         if self.initial_strategy not in INITIAL_STRATEGIES:
             raise AlloopError(
-                f"unknown --initial-strategy {self.initial_strategy!r}; "
+                f"unknown `initial_strategy` {self.initial_strategy!r}; "
                 f"choose from {', '.join(INITIAL_STRATEGIES)}"
             )
         if self.initial_strategy == "kmeans":
-            self.model.require_embeddings("--initial-strategy kmeans")
+            self.model.require_embeddings("`initial_strategy` kmeans")
         if self.model.max_steps is not None and self.model.max_steps < 1:
-            raise AlloopError(f"--max-steps must be at least 1, got {self.model.max_steps}")
+            raise AlloopError(f"`max_steps` must be at least 1, got {self.model.max_steps}")
         if self.seeds < 1:
-            raise AlloopError(f"--seeds must be at least 1, got {self.seeds}")
+            raise AlloopError(f"`seeds` must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
-            raise AlloopError("no stopping criterion: give --cycles, --budget, --target-f1 or --stop")
+            raise AlloopError("no stopping criterion: give `cycles`, `budget`, `target_f1` or `stop`")
         check_noise(self.oracle_noise, self.oracle_noise_kind)
-        check_precision(self.target_precision, "--target-precision")
-        check_confidence(self.precision_confidence, "--precision-confidence")
+        check_precision(self.target_precision, "`target_precision`")
+        check_confidence(self.precision_confidence, "`precision_confidence`")
         if not 0.0 <= self.oracle_partial < 1.0:
-            raise AlloopError(f"--oracle-partial must be at least 0 and below 1, got {self.oracle_partial}")
+            raise AlloopError(f"`oracle_partial` must be at least 0 and below 1, got {self.oracle_partial}")
         if self.query_level is not None and self.query_level < 1:
-            raise AlloopError(f"--query-level must be 1 (the top level) or more, got {self.query_level}")
+            raise AlloopError(f"`query_level` must be 1 (the top level) or more, got {self.query_level}")
         if self.stop_set_size < 10:
-            raise AlloopError(f"--stop-set-size must be at least 10, got {self.stop_set_size}")
+            raise AlloopError(f"`stop_set_size` must be at least 10, got {self.stop_set_size}")
         self.stopping()
         return self
 

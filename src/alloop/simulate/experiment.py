@@ -36,9 +36,9 @@ def run_experiment(
     observer = observer or QuietObserver()
     config.validate()
     if workers is not None and workers < 1:
-        raise AlloopError(f"--workers must be at least 1, got {workers}")
+        raise AlloopError(f"`workers` must be at least 1, got {workers}")
     if cpus_per_worker is not None and cpus_per_worker < 1:
-        raise AlloopError(f"--cpus-per-worker must be at least 1, got {cpus_per_worker}")
+        raise AlloopError(f"`cpus_per_worker` must be at least 1, got {cpus_per_worker}")
     on_ray = (workers or 1) > 1 or ray_address is not None
     if on_ray:  # before any slow work or any file: a missing Ray or a bad address is one line
         from alloop.simulate.ray import check_request
@@ -46,10 +46,10 @@ def run_experiment(
         check_request(workers, ray_address, cpus_per_worker)
     if not resume and (out / "results.db").exists():
         raise AlloopError(
-            f"{out} already holds a run; continue it with --resume {out} or choose another --out"
+            f"{out} already holds a run; continue it with `resume` {out} or choose another `out`"
         )
     if not resume and out.is_dir() and any(out.iterdir()):  # a run writes many files: never over a user's
-        raise AlloopError(f"{out} already holds files alloop did not write; a run needs a new or empty --out")
+        raise AlloopError(f"{out} already holds files alloop did not write; a run needs a new or empty `out`")
     data = load(
         config.data,
         text_columns=config.text,
@@ -65,13 +65,13 @@ def run_experiment(
         check_against_pool(config.initial, config.query_size, config.budget, len(data.pool_texts))
         if config.oracle_partial and data.taxonomy is None:
             raise AlloopError(
-                "--oracle-partial answers with a parent category, so it needs a category tree; name the "
-                "levels with --label (repeated) or --label-sep"
+                "`oracle_partial` answers with a parent category, so it needs a category tree; name the "
+                "levels with `label` (repeated) or `label_sep`"
             )
         if config.query_level is not None and config.query_level > data.tree.depth:
             raise AlloopError(
-                f"--query-level {config.query_level} is below the category tree, which has "
-                f"{data.tree.depth} level(s); name the levels with --label (repeated) or --label-sep"
+                f"`query_level` {config.query_level} is below the category tree, which has "
+                f"{data.tree.depth} level(s); name the levels with `label` (repeated) or `label_sep`"
             )
     observer.loaded(data)
     make_classifier = classifier_factory(config.model, data.n_classes, data.taxonomy)
@@ -99,12 +99,12 @@ def check_against_pool(initial: float, query_size: int, budget: int | None, pool
     n_initial = initial_count(initial, pool_size)
     if budget is not None and n_initial > budget:
         raise AlloopError(
-            f"the initial set ({n_initial}) is larger than --budget {budget}; "
-            "raise the budget or lower --initial"
+            f"the initial set ({n_initial}) is larger than `budget` {budget}; "
+            "raise the budget or lower `initial`"
         )
     left = pool_size - n_initial
     if query_size > left:
         raise AlloopError(
-            f"--query-size {query_size} is larger than the unlabelled pool ({left} items after an initial "
-            f"set of {n_initial}); use --query-size {left} or less"
+            f"`query_size` {query_size} is larger than the unlabelled pool ({left} items after an initial "
+            f"set of {n_initial}); use `query_size` {left} or less"
         )

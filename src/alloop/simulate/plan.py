@@ -31,6 +31,7 @@ from alloop.loop.oracle import NoisyOracle, Oracle, PartialOracle, SimulatedOrac
 from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder
 from alloop.models.encoder import Progress
+from alloop.outputs import write_into
 from alloop.simulate.config import RunConfig
 from alloop.simulate.store import CycleRecord, ResultStore, ResumePoint
 
@@ -272,8 +273,12 @@ def save_meta(store: ResultStore, config: RunConfig, data: TextDataset, out: Pat
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": versions,
     }
-    (out / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
-    _write_toml(config, out / "config.toml")
+
+    def write(work: Path) -> None:
+        (work / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+        _write_toml(config, work / "config.toml")
+
+    write_into(out, write)
 
 
 def config_to_options(config: RunConfig) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def require_ray() -> None:
     try:
         import ray  # noqa: F401
     except ImportError:
-        raise AlloopError(f"--workers above 1 and --ray-address need Ray: {INSTALL}") from None
+        raise AlloopError(f"`workers` above 1 and `ray_address` need Ray: {INSTALL}") from None
 
 
 @dataclass(frozen=True)
@@ -154,8 +154,8 @@ def check_request(workers: int | None, address: str | None, cpus_per_worker: int
     cpus = cpus_per_worker or default_cpus_per_worker(workers, address)
     if (workers or 1) * cpus > (os.cpu_count() or 1):
         raise AlloopError(
-            f"--workers {workers} x --cpus-per-worker {cpus} needs {(workers or 1) * cpus} CPUs; this "
-            f"machine has {os.cpu_count()} (to use more, join a cluster with --ray-address)"
+            f"`workers` {workers} x `cpus_per_worker` {cpus} needs {(workers or 1) * cpus} CPUs; this "
+            f"machine has {os.cpu_count()} (to use more, join a cluster with `ray_address`)"
         )
 
 
@@ -167,7 +167,7 @@ def check_address(address: str) -> None:
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
         raise AlloopError(
-            f"--ray-address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379, the address "
+            f"`ray_address` {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379, the address "
             "`ray start --head` prints), ray://HOST:PORT or auto"
         )
     try:
@@ -257,7 +257,7 @@ def run_grid_on_ray(
         if n_workers * cpus > available:  # workers that can never be placed would wait forever
             raise AlloopError(
                 f"{n_workers} workers x {cpus} CPUs need {n_workers * cpus} CPUs; the Ray cluster has "
-                f"{available}: lower --workers or --cpus-per-worker"
+                f"{available}: lower `workers` or `cpus_per_worker`"
             )
         gpus = ray.cluster_resources().get("GPU", 0.0)
         uses_gpu = (

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 
 from alloop.checks import check_sqlite
 from alloop.errors import AlloopError
+from alloop.failures import connect
 from alloop.loop.engine import CycleResult
 from alloop.loop.evaluation import Scores
 
@@ -159,7 +159,7 @@ class ResultStore:
 
     def __init__(self, path: Path):
         self.path = path
-        self.db = sqlite3.connect(path)
+        self.db = connect(path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine too
         self.db.executescript(SCHEMA)

@@ -140,7 +140,7 @@ STRATEGY_NAMES = (*STRATEGIES, *(f"{name}{DEDUP_SUFFIX}" for name in STRATEGIES)
 
 def check_threshold(threshold: float) -> float:
     if not 0.0 < threshold < 1.0:
-        raise AlloopError(f"--near-duplicate-threshold must be between 0 and 1, got {threshold}")
+        raise AlloopError(f"`near_duplicate_threshold` must be between 0 and 1, got {threshold}")
     return threshold
 
 

@@ -19,9 +19,11 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alloop.labelling.api.auth import Who
+from alloop.labelling.api.body import Utf8Json
 from alloop.labelling.api.errors import MAX_BODY_BYTES, TOO_LARGE, install_error_handlers
 from alloop.labelling.api.guidance import suggest_router
 from alloop.labelling.api.review import router as review_router
+from alloop.labelling.api.schema import document_errors
 from alloop.labelling.api.search import search_router
 from alloop.labelling.domain.service import Answer, LabelService
 
@@ -97,6 +99,7 @@ def create_app(service: LabelService) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
+    app.add_middleware(Utf8Json)  # inside BodyLimit (added last, so outermost): never an unbounded read
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     pages = {
         name: resources.files("alloop.labelling.api").joinpath("static", name).read_bytes() for name in STATIC
@@ -179,4 +182,5 @@ def create_app(service: LabelService) -> FastAPI:
     app.include_router(review_router)
 
     app.include_router(suggest_router(service))
+    document_errors(app)
     return app

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from alloop.errors import AlloopBug, AlloopError, ConflictError, NotFoundError
+from alloop.errors import AlloopBug, AlloopError, ConflictError, NotFoundError, StorageError
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
@@ -16,6 +16,7 @@ NOT_UTF8 = "malformed request body: send JSON encoded as UTF-8"
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
+    (StorageError, 503),  # read-only, full, locked or damaged: the server's place, not the request
     (AlloopError, 422),
 )
 """Most specific first: the first type an error is an instance of gives its status."""

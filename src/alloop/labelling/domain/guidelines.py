@@ -20,14 +20,31 @@ MAX_BYTES = 256 * 1024
 
 def read_guidelines(path: Path) -> dict[str, str]:
     """The file's name and text, checked before the project is touched."""
-    check_input_file(path, "--guidelines")
+    check_input_file(path, "`guidelines`")
     if path.stat().st_size > MAX_BYTES:
-        raise AlloopError(f"--guidelines {path} is over {MAX_BYTES // 1024} KiB; guidelines are a short text")
+        raise AlloopError(f"`guidelines` {path} is over {MAX_BYTES // 1024} KiB; guidelines are a short text")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise AlloopError(f"--guidelines {path} is not UTF-8 text") from None
+        raise AlloopError(f"`guidelines` {path} is not UTF-8 text") from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write: not content
+    bad = next((i for i, ch in enumerate(text) if _control(ch)), None)
+    if bad is not None:
+        line = text.count("\n", 0, bad) + 1
+        raise AlloopError(
+            f"`guidelines` {path} holds a control character (U+{ord(text[bad]):04X}, line {line}); "
+            "guidelines are plain Markdown text"
+        )
+    if not text.strip():
+        raise AlloopError(f"`guidelines` {path} is empty")
     return {"file": path.name, "markdown": text}
+
+
+def _control(ch: str) -> bool:
+    """A character no text file of guidelines holds: C0 and C1 controls (NUL, ESC, ...) other
+    than tab, line feed and carriage return, and DEL."""
+    code = ord(ch)
+    return (code < 0x20 and ch not in "\t\n\r") or 0x7F <= code <= 0x9F
 
 
 def render(markdown: str) -> str:

@@ -23,7 +23,7 @@ TOP = 3
 """classes offered per item on a tree's page (keys 1-3)"""
 
 
-def parse_switch(value: str, option: str = "--suggest") -> bool:
+def parse_switch(value: str, option: str = "`suggest`") -> bool:
     """``on`` or ``off`` (any case) as a bool; anything else is one clear error."""
     key = value.strip().lower()
     if key not in SWITCH:

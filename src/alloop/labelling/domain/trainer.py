@@ -58,8 +58,8 @@ def cold_start_note(config: LabelConfig) -> str | None:
     """What ``alloop label`` says when the label-names cold start cannot run as asked."""
     if config.cold_start == "label-names" and not has_text_encoder(config.classifier):
         return (
-            "--classifier tfidf has no text encoder to compare items with the class names: the cold "
-            "start is k-means on its TF-IDF embeddings instead (--cold-start kmeans)"
+            "`classifier` tfidf has no text encoder to compare items with the class names: the cold "
+            "start is k-means on its TF-IDF embeddings instead (`cold_start` kmeans)"
         )
     return None
 

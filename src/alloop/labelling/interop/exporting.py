@@ -150,7 +150,7 @@ def export_format(out: Path, fmt: str | None) -> str:
     """The format to write: ``--format``, or what ``--out`` means (its suffix; a folder or a name
     without a suffix means a Hugging Face dataset folder). The two must agree."""
     if fmt is not None and fmt not in FORMATS:
-        raise AlloopError(f"unknown table format {fmt!r}; use --format {', '.join(FORMATS)}")
+        raise AlloopError(f"unknown table format {fmt!r}; use `format` {', '.join(FORMATS)}")
     suffix = out.suffix.lower()
     if out.is_dir() or not suffix:
         implied: str | None = "hf"
@@ -159,17 +159,17 @@ def export_format(out: Path, fmt: str | None) -> str:
         if implied is None and fmt != "hf":  # a dataset folder's name may hold a dot
             raise AlloopError(
                 f"unknown table format {suffix.lstrip('.')!r} for {out}; name it .parquet, .csv, .jsonl, "
-                ".json (Label Studio) or a folder (Hugging Face dataset), or pass --format"
+                ".json (Label Studio) or a folder (Hugging Face dataset), or pass `format`"
             )
     if fmt is not None and implied is not None and fmt != implied:
         if implied == "hf":
             raise AlloopError(
-                f"--out {out} is a folder name, which means --format hf; for --format {fmt} "
+                f"`out` {out} is a folder name, which means `format` hf; for `format` {fmt} "
                 f"give a file name such as {out.name or 'labels'}{_suffix(fmt)}"
             )
         raise AlloopError(
-            f"--format {fmt} contradicts the file name {out.name}; name it {out.stem}{_suffix(fmt)} "
-            f"or use --format {implied}"
+            f"`format` {fmt} contradicts the file name {out.name}; name it {out.stem}{_suffix(fmt)} "
+            f"or use `format` {implied}"
         )
     return fmt or implied or "hf"
 
@@ -188,14 +188,14 @@ def check_export_target(out: Path, fmt: str) -> None:
     """Before any work: the target can be written, and replacing it loses nothing alloop did not
     write (``alloop.outputs``)."""
     if fmt == "hf":
-        check_output_dir(out, "--out")
-        check_folder_target(out, "--out")
+        check_output_dir(out, "`out`")
+        check_folder_target(out, "`out`")
         return
-    check_output_file(out, "--out")
-    check_file_target(out, "--out")
+    check_output_file(out, "`out`")
+    check_file_target(out, "`out`")
     if fmt == "label-studio":
-        check_output_file(config_path(out), "--out (its labelling config)")
-        check_file_target(config_path(out), "--out (its labelling config)")
+        check_output_file(config_path(out), "`out` (its labelling config)")
+        check_file_target(config_path(out), "`out` (its labelling config)")
 
 
 @dataclass
@@ -215,7 +215,7 @@ def export_project(
     out: Path,
     fmt: str | None,
     min_precision: float | None = None,
-    confidence: float = DEFAULT_CONFIDENCE,
+    precision_confidence: float = DEFAULT_CONFIDENCE,
 ) -> ExportResult:
     """Write the project's labels to ``out``; every check runs before anything is written.
 
@@ -226,11 +226,11 @@ def export_project(
     ``auto_accepted`` say what the model predicted for each of them."""
     fmt = export_format(out, fmt)
     if min_precision is not None:
-        check_precision(min_precision, "--min-precision")
-        check_confidence(confidence, "--precision-confidence")
+        check_precision(min_precision, "`min_precision`")
+        check_confidence(precision_confidence, "`precision_confidence`")
         if fmt not in TABLES:
             raise AlloopError(
-                "--min-precision adds the model's labels to a table; name --out .parquet, .csv or .jsonl"
+                "`min_precision` adds the model's labels to a table; name `out` .parquet, .csv or .jsonl"
             )
     check_export_target(out, fmt)
     store = LabelStore.open(project)
@@ -242,7 +242,9 @@ def export_project(
             frame = with_flags(export_frame(config, items, rows, names, adjudications), store, items)
             said = []
             if min_precision is not None:
-                model_rows, auto = _model_rows(project, config, store, items, min_precision, confidence)
+                model_rows, auto = _model_rows(
+                    project, config, store, items, min_precision, precision_confidence
+                )
                 frame = pd.concat([frame, model_rows], ignore_index=True) if len(model_rows) else frame
                 said.append(auto_line(auto))
             write_table(frame, out, fmt)
@@ -402,7 +404,12 @@ def write_table(frame: pd.DataFrame, out: Path, fmt: str | None) -> str:
 
     def write(temp: Path) -> None:
         if fmt == "parquet":
-            frame.to_parquet(temp, index=False)
+            import pyarrow as pa
+
+            try:
+                frame.to_parquet(temp, index=False)
+            except (pa.ArrowTypeError, pa.ArrowInvalid):  # a column of mixed types (new data's): as text
+                _mixed_as_text(frame).to_parquet(temp, index=False)
         elif fmt == "jsonl":
             frame.to_json(temp, orient="records", lines=True, force_ascii=False)
         else:
@@ -410,6 +417,12 @@ def write_table(frame: pd.DataFrame, out: Path, fmt: str | None) -> str:
 
     write_file(out, write)
     return fmt
+
+
+def _mixed_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every object column as pandas strings (missing values stay missing): a column of the
+    user's that holds both numbers and text has no one Parquet type."""
+    return frame.assign(**{c: frame[c].astype("string") for c in frame.columns if frame[c].dtype == object})
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -445,22 +458,22 @@ def predict(
     fmt: str | None = None,
     warn: Callable[[str], None] | None = None,
     min_precision: float | None = None,
-    confidence: float = DEFAULT_CONFIDENCE,
+    precision_confidence: float = DEFAULT_CONFIDENCE,
 ) -> Predictions:
     """Classify ``data`` (new products), or without it the project's own items that have no
     final label yet, with the project's model: the saved one while no final label changed, else
     one trained on all final labels with the project's seed and saved in ``DIR/model/``. Adds
     the predicted label and its confidence; with ``min_precision``, whether the prediction is
     auto-accepted: its confidence clears the threshold that out-of-fold predictions on the
-    labels show to reach that precision with ``confidence`` (``alloop.loop.autolabel``).
+    labels show to reach that precision with ``precision_confidence`` (``alloop.loop.autolabel``).
     ``--out`` (default ``DIR/predictions.parquet``), the format and the new data are checked
     before training; ``warn`` hears about classes the model has never seen."""
     if min_precision is not None:
-        check_precision(min_precision, "--min-precision")
-        check_confidence(confidence, "--precision-confidence")
+        check_precision(min_precision, "`min_precision`")
+        check_confidence(precision_confidence, "`precision_confidence`")
     out = out if out is not None else project / PREDICTIONS_FILE
-    check_output_file(out, "--out")
-    check_file_target(out, "--out")
+    check_output_file(out, "`out`")
+    check_file_target(out, "`out`")
     fmt = table_format(out, fmt, PREDICTION_FORMATS)
     store = LabelStore.open(project)
     try:
@@ -514,7 +527,7 @@ def predict(
     if min_precision is not None:
         codes = {label: i for i, label in enumerate(config.labels)}
         predicted = np.array([codes[v] for v in frame["predicted_label"]], dtype=np.int64)
-        auto, accepted = _auto(calibration, texts, predicted, min_precision, confidence)
+        auto, accepted = _auto(calibration, texts, predicted, min_precision, precision_confidence)
         frame["auto_accepted"] = accepted
     write_table(frame, out, fmt)
     return Predictions(frame, out, fitted, auto)

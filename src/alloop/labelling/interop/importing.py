@@ -74,17 +74,17 @@ class ImportResult:
 
 def read_rows(path: Path, id_column: str, label_column: str) -> tuple[list[Row], Counter[str]]:
     """The file's rows as (where, id, label); Label Studio tasks without a label are counted."""
-    check_input_file(path, "--file")
+    check_input_file(path, "`file`")
     suffix = path.suffix.lower()
     if suffix == LABEL_STUDIO_SUFFIX:
         return _label_studio_rows(path, id_column, label_column)
     if suffix not in TABLE_SUFFIXES:
         raise AlloopError(
-            f"unreadable format {suffix or '(none)'!r} for --file {path}; use .csv, .parquet or .jsonl "
+            f"unreadable format {suffix or '(none)'!r} for `file` {path}; use .csv, .parquet or .jsonl "
             "(one row per item), or .json (a Label Studio export)"
         )
     frame = read_splits(str(path))["all"]
-    for option, column in (("--id", id_column), ("--label", label_column)):
+    for option, column in (("`id_column`", id_column), ("`label_column`", label_column)):
         if column not in frame.columns:
             have = ", ".join(map(str, frame.columns[:12]))
             raise NotFoundError(f"{option} column {column!r} not found in {path}; it has: {have}")

@@ -196,7 +196,7 @@ def task_label(task: object, id_key: str, from_name: str) -> TaskLabel:
     data = task["data"]
     if id_key not in data:
         keys = ", ".join(sorted(map(str, data))[:8])
-        return TaskLabel(None, None, f"its data has no {id_key!r} (it has {keys}); pass --id KEY")
+        return TaskLabel(None, None, f"its data has no {id_key!r} (it has {keys}); pass `id_column` KEY")
     item_id = data[id_key]
     annotations = task.get("annotations") or task.get("completions") or []
     if not isinstance(annotations, list):
@@ -251,5 +251,8 @@ def _choices(result: object, from_name: str) -> tuple[list[str], str | None]:
         else:
             found.extend(str(c) for c in chosen)
     if not found and others:
-        return [], f"no choices named {from_name!r} (found {', '.join(sorted(others))}); pass --label NAME"
+        return (
+            [],
+            f"no choices named {from_name!r} (found {', '.join(sorted(others))}); pass `label_column` NAME",
+        )
     return found, None

@@ -29,8 +29,8 @@ def read_items(config: LabelConfig) -> tuple[Items, list[str]]:
         duplicated = pd.Series(ids).duplicated()
         if duplicated.any():
             raise AlloopError(
-                f"--id column {config.id_column!r} has {int(duplicated.sum())} duplicate values; ids must "
-                "be unique (leave --id out to use row numbers)"
+                f"`id_column` {config.id_column!r} has {int(duplicated.sum())} duplicate values; ids must "
+                "be unique (leave `id_column` out to use row numbers)"
             )
     else:
         ids = [str(i) for i in range(len(frame))]
@@ -47,7 +47,7 @@ def read_items(config: LabelConfig) -> tuple[Items, list[str]]:
         outside = sum(g is not None and g not in config.labels for g in gold)
         if outside == len(keep):
             raise AlloopError(
-                f"no value of --gold column {config.gold!r} is in the label set; check --labels"
+                f"no value of `gold` column {config.gold!r} is in the label set; check `labels`"
             )
         if outside:
             notes.append(f"{outside} gold labels are outside the label set; they are not scored")
@@ -103,11 +103,11 @@ def open_project(project: Path, given: dict[str, Any]) -> tuple[LabelStore, Labe
             raise
     try:  # a new project (label.db may exist already, holding annotators only)
         if given.get("data") is None:
-            raise AlloopError(f"{project} is not a labelling project yet; pass --data FILE to create it")
+            raise AlloopError(f"{project} is not a labelling project yet; pass `data` FILE to create it")
         if given.get("labels") is None and (given.get("gold_levels") or given.get("label_sep")):
             given = {**given, "labels": labels_from_data(given)}
         if given.get("labels") is None:
-            raise AlloopError("pass the label set: --labels a,b,c or --labels-file labels.txt")
+            raise AlloopError("pass the label set: `labels` a,b,c or `labels_file` labels.txt")
         values = {k: v for k, v in given.items() if v is not None}
         items, notes = read_items(LabelConfig.from_json(values).validate())
         config = LabelConfig.from_json({**values, "notes": tuple(notes)}).validate()
@@ -128,8 +128,8 @@ def check_query_size(query_size: int, n_items: int) -> None:
     """A retrain every ``query_size`` labels must be reachable, or no model would ever train."""
     if query_size > n_items:
         raise AlloopError(
-            f"--query-size {query_size} is larger than the project's {n_items} items; no model would "
-            f"ever train: use --query-size {max(1, n_items // 2)}"
+            f"`query_size` {query_size} is larger than the project's {n_items} items; no model would "
+            f"ever train: use `query_size` {max(1, n_items // 2)}"
         )
 
 

@@ -30,7 +30,7 @@ def read_shown(config: LabelConfig, ids: Sequence[str]) -> list[dict[str, str]]:
     for column in config.show:
         if column not in frame.columns:
             have = ", ".join(map(str, frame.columns))
-            raise AlloopError(f"--show column {column!r} is not in {config.data}; its columns are: {have}")
+            raise AlloopError(f"`show` column {column!r} is not in {config.data}; its columns are: {have}")
     keys = [str(v) for v in frame[config.id_column].tolist()] if config.id_column else None
     row_of = {k: i for i, k in enumerate(keys)} if keys is not None else None
     values = {c: frame[c].tolist() for c in config.show}
@@ -40,7 +40,7 @@ def read_shown(config: LabelConfig, ids: Sequence[str]) -> list[dict[str, str]]:
         if row is None or row >= len(frame):
             raise AlloopError(
                 f"item {item_id!r} is no longer in {config.data}; "
-                "--show reads the data file the project was made from"
+                "`show` reads the data file the project was made from"
             )
         out.append({c: join_value(values[c][row]) for c in config.show})
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 
 from alloop.checks import check_output_dir, check_sqlite
 from alloop.errors import AlloopError
+from alloop.failures import connect
 from alloop.labelling.config import LabelConfig
 
 DB_NAME = "label.db"
@@ -72,6 +74,7 @@ COLUMNS: dict[str, dict[str, str]] = {
 }
 """Columns added after the first release: created on a new project, added to an older
 ``label.db`` when it is opened (``ALTER TABLE ... ADD COLUMN``), so old projects keep working."""
+SCHEMA_TABLES = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
 LABEL_COLUMNS = "pos, annotator, status, label, created_at, updated_at, seq, source, suggestion, suggestion_p"
 ASSIGNMENT_COLUMNS = "pos, annotator, handed_at, suggestion, suggestion_p"
 
@@ -155,11 +158,17 @@ class LabelStore:
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(path, check_same_thread=False, timeout=30.0, isolation_level=None)
+        self.db = connect(path, check_same_thread=False, timeout=30.0, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout=30000")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a commit survives a crash of the machine too
         self.db.execute("PRAGMA foreign_keys=ON")
+        self.upgrade_backup: Path | None = None
+        """the copy of ``label.db`` taken before this open upgraded an older project's schema"""
+        if self._older_schema():
+            from alloop.labelling.storage.backup import backup_before_upgrade
+
+            self.upgrade_backup = backup_before_upgrade(path)
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -170,13 +179,27 @@ class LabelStore:
                     if name not in have:
                         self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
+    def _older_schema(self) -> bool:
+        """``label.db`` was made by an older alloop: it has alloop's tables but lacks a table or
+        a column this version adds (a new, empty file is no older project)."""
+        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" not in tables:
+            return False
+        if any(name not in tables for name in SCHEMA_TABLES):
+            return True
+        for table, columns in COLUMNS.items():
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if any(name not in have for name in columns):
+                return True
+        return False
+
     @classmethod
     def open(cls, project: Path, create: bool = False) -> LabelStore:
         path = project / DB_NAME
         if path.exists():
             check_sqlite(path, "`alloop label`")
         else:
-            check_output_dir(project, "--project")
+            check_output_dir(project, "`project`")
             if not create:
                 raise AlloopError(
                     f"no {DB_NAME} in {project}; start the project first with "
