@@ -4,6 +4,7 @@ fold) reach the reviewers' queue, `label-stats` and the export, until a reviewer
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,10 @@ def test_suspected_errors_reach_stats_export_and_the_review_queue_until_decided(
     code, out, err = alloop(capsys, "label-stats", "--project", str(project))
     assert code == 0, err
     text = " ".join(out.split())
-    assert f"suspected label errors ({len(flagged)})" in text and "auto-labelled at 95% precision:" in text
+    assert f"suspected label errors ({len(flagged)})" in text
+    stated = re.search(r"auto-labelled at 95% precision: (\d+) items \((\d+\.\d)% of the catalogue\)", text)
+    assert stated, text
+    assert float(stated[2]) == pytest.approx(100 * int(stated[1]) / 380, abs=0.05)
 
     code, _, err = alloop(capsys, "export", "--project", str(project), "--out", str(tmp_path / "x.csv"))
     assert code == 0, err
@@ -135,6 +139,11 @@ def test_suspected_errors_reach_stats_export_and_the_review_queue_until_decided(
         assert service.trainer.wait_idle(120)
         tokens = {"rev": store.add_annotator("rev2", role="reviewer")}
         client = TestClient(create_app(service))
+        shown = client.get("/api/stats", headers=bearer(tokens["rev"])).json()["trust"]  # what the page shows
+        assert shown["target"] == 0.95 and shown["n_items"] == 380
+        assert shown["share"] == pytest.approx(shown["n_accepted"] / 380)
+        assert shown["line"].startswith(f"auto-labelled at 95% precision: {shown['n_accepted']:,} items (")
+        assert shown["suspected_errors"] >= 1
         first = client.get("/api/review", headers=bearer(tokens["rev"])).json()
         assert first["reason"] == "model" and first["model"]["why"] == "the model strongly disagrees"
         evidence = first["model"]
