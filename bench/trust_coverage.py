@@ -61,7 +61,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budgets", default="300,600,1100,2000")
     parser.add_argument("--targets", default="0.95,0.9")
-    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument(
+        "--confidence", default="0.95", help="comma-separated; each a separate rule on the same folds"
+    )
     parser.add_argument("--query-size", type=int, default=50)
     parser.add_argument("--initial", type=int, default=100)
     parser.add_argument("--noise", type=float, default=0.0)
@@ -77,10 +79,11 @@ def main() -> None:
     args = parser.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
     targets = [float(t) for t in args.targets.split(",")]
+    args.levels = [float(c) for c in args.confidence.split(",")]
     print(
         f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} CPUs, load avg "
         f"{os.getloadavg()[0]:.1f}; {args.classifier}, {Path(args.data).name}, noise {args.noise} "
-        f"{args.noise_kind}, confidence {args.confidence}",
+        f"{args.noise_kind}, confidence {args.confidence}; {' '.join(sys.argv[1:])}",
         flush=True,
     )
     rows: list[dict[str, object]] = []
@@ -161,10 +164,11 @@ def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[d
     pool_truth = data.pool_labels[rest]
     test_right = test.argmax(axis=1) == data.test_labels
     out = []
-    for target in targets:
-        threshold = choose_threshold(found.confidence, found.correct, target, args.confidence)
+    for target, level in [(t, c) for t in targets for c in args.levels]:
+        threshold = choose_threshold(found.confidence, found.correct, target, level)
         row: dict[str, object] = {
-            "seed": seed, "strategy": name, "labels": n, "target": target, "threshold": threshold.value,
+            "seed": seed, "strategy": name, "labels": n, "target": target, "confidence": level,
+            "threshold": threshold.value,
             "best_case": best_case(test.max(axis=1), test_right, target),
             "accuracy": float(test_right.mean()), "oof_accuracy": float(found.correct.mean()),
             "macro_f1": evaluate(data.test_labels, test.argmax(axis=1), data.classes).macro_f1,
@@ -203,20 +207,22 @@ def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[d
 def summarise(rows: pd.DataFrame) -> None:
     columns = ["estimated", "pool_precision", "test_coverage", "test_precision", "best_case"]
     extra = [c for c in ("error_precision", "error_recall") if c in rows]
-    table = rows.groupby(["target", "strategy", "labels"], sort=False)[columns + extra].mean()
-    table["seeds"] = rows.groupby(["target", "strategy", "labels"], sort=False).size()
+    keys = ["confidence", "target", "strategy", "labels"]
+    table = rows.groupby(keys, sort=False)[columns + extra].mean()
+    table["seeds"] = rows.groupby(keys, sort=False).size()
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     for suffix, what in (
         ("", "alloop's rule (fold models' mean)"),
         ("_full", "model trained on every label"),
     ):
-        claimed = rows[rows[f"estimated{suffix}"] > 0]
-        test_low = (claimed[f"test_precision{suffix}"] < claimed["target"]).sum()
-        pool_low = (claimed[f"pool_precision{suffix}"] < claimed["target"]).sum()
-        print(
-            f"{what}: {len(claimed)} points claim coverage; precision below target on the test set "
-            f"{test_low}, on the unlabelled pool {pool_low}"
-        )
+        for level, at in rows.groupby("confidence"):
+            claimed = at[at[f"estimated{suffix}"] > 0]
+            test_low = (claimed[f"test_precision{suffix}"] < claimed["target"]).sum()
+            pool_low = (claimed[f"pool_precision{suffix}"] < claimed["target"]).sum()
+            print(
+                f"{what}, confidence {level}: {len(claimed)} points claim coverage; precision below "
+                f"target on the test set {test_low}, on the unlabelled pool {pool_low}"
+            )
     print(f"out-of-fold seconds per measurement: median {rows['cv_seconds'].median():.2f}")
 
 
