@@ -76,7 +76,11 @@ def main() -> None:
         "--transductive", action="store_true", help="the test texts join the unlabelled corpus (no labels)"
     )
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--summarise", action="store_true", help="only print the tables of --out's rows")
     args = parser.parse_args()
+    if args.summarise:
+        summarise(pd.read_csv(args.out))
+        return
     budgets = [int(b) for b in args.budgets.split(",")]
     targets = [float(t) for t in args.targets.split(",")]
     args.levels = [float(c) for c in args.confidence.split(",")]
@@ -224,6 +228,35 @@ def summarise(rows: pd.DataFrame) -> None:
                 f"target on the test set {test_low}, on the unlabelled pool {pool_low}"
             )
     print(f"out-of-fold seconds per measurement: median {rows['cv_seconds'].median():.2f}")
+    print(markdown(rows))
+
+
+def markdown(rows: pd.DataFrame) -> str:
+    """docs/trust.md's table: per strategy and budget, mean over seeds of the estimated and the
+    measured coverage, and the measured precision over the seeds that accepted any test item."""
+    lines = []
+    for level, at in rows.groupby("confidence", sort=False):
+        targets = list(dict.fromkeys(at["target"]))
+        head = " | ".join(f"{t:.0%}: estimated / test coverage / test precision" for t in targets)
+        lines += [
+            f"\nconfidence {level:.0%}\n",
+            f"| strategy | labels | {head} |",
+            "|---|---:|" + "---|" * len(targets),
+        ]
+        for (strategy, n), group in at.groupby(["strategy", "labels"], sort=False):
+            cells = []
+            for target in targets:
+                g = group[group["target"] == target]
+                claimed = g[g["test_coverage"] > 0]
+                precision = (
+                    f"{claimed['test_precision'].mean():.1%} (min {claimed['test_precision'].min():.1%}, "
+                    f"{len(claimed)} of {len(g)} seeds)"
+                    if len(claimed)
+                    else "none accepted"
+                )
+                cells.append(f"{g['estimated'].mean():.1%} / {g['test_coverage'].mean():.1%} / {precision}")
+            lines.append(f"| {strategy} | {n:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
