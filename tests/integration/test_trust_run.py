@@ -8,8 +8,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
-
-from tests.cli_support import alloop
+from cli_support import alloop
 
 LOOSE = ("--target-precision", "0.5", "--precision-confidence", "0.9")
 """A target this small run of a weak classifier can certify (tfidf on a few hundred titles)."""
