@@ -218,3 +218,14 @@ def branch_turns(tree: Taxonomy) -> list[int]:
         branches.setdefault(leaf[:1], []).append(i)
     rounds = max(len(b) for b in branches.values())
     return [b[r] for r in range(rounds) for b in branches.values() if r < len(b)]
+
+
+def label_turns(labels: Sequence[str], sep: str = " > ") -> list[int]:
+    """``branch_turns`` for labels given as display paths ("PARENT > LEAF", as a labelling
+    project's tree labels are): label indices, the top-level branches taking turns. Flat labels
+    keep their order."""
+    branches: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        branches.setdefault(label.split(sep, 1)[0], []).append(i)
+    rounds = max((len(b) for b in branches.values()), default=0)
+    return [b[r] for r in range(rounds) for b in branches.values() if r < len(b)]
