@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The runs behind docs/taxonomy.md ("Evidence"): an initial set of 100 (stratified), batches of 50, up
 # to 2,000 labels (38 cycles), the default classifier. Writes to $OUT/tree-* (default runs/); a finished
-# run is skipped. SEEDS (default 5) sets the seeds: 5 seeds of the amazon-in tree run took 22 minutes on
+# run is skipped. SEEDS (default 5) sets the seeds: 5 seeds of the amazon-in tree run took 15 minutes on
 # a 2-core CPU shared with one other heavy job. level-margin is left out for time (add it back with
 # TREE_EXTRA="--strategy level-margin"); it is not the same as top-down-margin (docs/taxonomy.md).
 #   bash bench/tree_evidence.sh amazon      # amazon-in: 19 -> 111 tree, and the flat 19-class model
