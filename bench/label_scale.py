@@ -179,7 +179,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def one_size(n: int, classifier: str | None, seconds: float, wait: float, folder: Path) -> None:
+def one_size(
+    n: int, classifier: str | None, seconds: float, wait: float, folder: Path, extra: list[str] | None = None
+) -> None:
     data, classes = make_data(n, folder)
     frame = pd.read_parquet(data)
     gold = dict(zip(frame["title"], frame["category"], strict=True))
@@ -189,6 +191,7 @@ def one_size(n: int, classifier: str | None, seconds: float, wait: float, folder
     labels_file.write_text("\n".join(classes) + "\n", encoding="utf-8")  # names hold commas
     args = ["--project", str(project), "--data", str(data), "--labels-file", str(labels_file)]
     args += ["--classifier", classifier] if classifier else []
+    args += extra or []
     server = Server(args)
     first = server.first_item_seconds(tokens[0])
     print(f"{n:,} items: open a new project -> first item {first:.1f} s", flush=True)
@@ -245,6 +248,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--classifier", default=None, help="default: the project default (hybrid)")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument(
+        "--server-args", default="", help='more options of `alloop label`, e.g. "--cold-start random"'
+    )
     parser.add_argument("--wait", type=float, default=60, help="seconds to wait for the first model queue")
     args = parser.parse_args()
     print(
@@ -253,7 +259,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            one_size(n, args.classifier, args.seconds, args.wait, Path(tmp))
+            one_size(n, args.classifier, args.seconds, args.wait, Path(tmp), args.server_args.split())
 
 
 if __name__ == "__main__":

@@ -81,7 +81,15 @@ def fill_cache(data_path: str, n: int, cache_dir: str) -> dict:
     }
 
 
-def cycle(classifier: str, n: int, data_path: str, cache_dir: str, repeats: int, near: int | None) -> dict:
+def cycle(
+    classifier: str,
+    n: int,
+    data_path: str,
+    cache_dir: str,
+    repeats: int,
+    near: int | None,
+    first_spread_too: bool = False,
+) -> dict:
     from alloop.data import load_dataset
     from alloop.loop.evaluation import evaluate
     from alloop.loop.scoring import predict_in_chunks
@@ -117,7 +125,8 @@ def cycle(classifier: str, n: int, data_path: str, cache_dir: str, repeats: int,
         setup_s = ngram_s + graph_s
         rss_setup = _rss_mb()
         sampler = NearLabelled(near) if near is not None else None
-    parts: dict[str, list[float]] = {"fit": [], "score": [], "eval": []}
+    parts: dict[str, list[float]] = {"fit": [], "score": [], "eval": [], "spread": [], "first_spread": []}
+    spread_diff = 0.0
     for _ in range(repeats):
         t0 = time.perf_counter()
         model.fit([data.pool_texts[i] for i in labelled], data.pool_labels[labelled])
@@ -133,10 +142,26 @@ def cycle(classifier: str, n: int, data_path: str, cache_dir: str, repeats: int,
         f1 = evaluate(data.test_labels, predicted, data.classes).macro_f1
         t3 = time.perf_counter()
         assert len(picks) == QUERY
+        if classifier == "hybrid":  # the spreading alone, once more: its share of ``fit``
+            t4 = time.perf_counter()
+            seeds = [data.pool_texts[i] for i in labelled]
+            new = model.graph.spread(seeds, data.pool_labels[labelled], data.n_classes)
+            parts["spread"].append(time.perf_counter() - t4)
+            if first_spread_too:  # the first formula, on the same graph in the pool's order
+                from spread_scale import first_spread
+
+                t4 = time.perf_counter()
+                old = first_spread(
+                    model.graph._walk, model.graph.rows(seeds), data.pool_labels[labelled], data.n_classes
+                )
+                parts["first_spread"].append(time.perf_counter() - t4)
+                spread_diff = max(spread_diff, float(np.abs(old - new).max()))
+                del old
+            del new
         parts["fit"].append(t1 - t0)
         parts["score"].append(t2 - t1)
         parts["eval"].append(t3 - t2)
-    med = {k: statistics.median(v) for k, v in parts.items()}
+    med = {k: statistics.median(v) if v else 0.0 for k, v in parts.items()}
     return {
         "classifier": classifier,
         "n": n,
@@ -147,6 +172,9 @@ def cycle(classifier: str, n: int, data_path: str, cache_dir: str, repeats: int,
         "rss_read_mb": rss_read,
         "rss_setup_mb": rss_setup,
         "fit_s": med["fit"],
+        "spread_s": med["spread"],
+        "first_spread_s": med["first_spread"],
+        "spread_diff": spread_diff,
         "score_s": med["score"],
         "eval_s": med["eval"],
         "cycle_s": med["fit"] + med["score"] + med["eval"],
@@ -166,6 +194,11 @@ def main() -> None:
     parser.add_argument(
         "--near-labelled", type=int, help="hybrid: score --near-labelled-subsample N candidates"
     )
+    parser.add_argument(
+        "--first-spread",
+        action="store_true",
+        help="hybrid: also time the first label-spreading formula (bench/spread_scale.py) on this graph",
+    )
     parser.add_argument("--filled", action="store_true", help="--cache-dir already holds the pool's vectors")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -174,7 +207,8 @@ def main() -> None:
         if classifier == "fill":
             print(json.dumps(fill_cache(args.data, int(n), args.cache_dir)))
         else:
-            result = cycle(classifier, int(n), args.data, args.cache_dir, args.repeats, args.near_labelled)
+            near, first = args.near_labelled, args.first_spread
+            result = cycle(classifier, int(n), args.data, args.cache_dir, args.repeats, near, first)
             print(json.dumps(result))
         return
     print(
@@ -188,6 +222,7 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--worker", job, "--data", args.data, "--cache-dir", cache_dir]
             cmd += ["--repeats", str(args.repeats)]
             cmd += [] if args.near_labelled is None else ["--near-labelled", str(args.near_labelled)]
+            cmd += ["--first-spread"] if args.first_spread else []
             return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
         if {"bert-frozen", "hybrid"} & set(args.classifiers) and not args.filled:
@@ -200,7 +235,8 @@ def main() -> None:
             )
         print(
             f"{'classifier':12} {'pool':>9} {'read s':>7} {'fit s':>6} {'score s':>8} {'eval s':>7} "
-            f"{'cycle s':>8} {'scored':>9} {'set-up s':>8} {'graph s':>7} {'RSS MB':>7} {'after read':>10} "
+            f"{'cycle s':>8} {'spread s':>8} {'scored':>9} {'set-up s':>8} {'graph s':>7} {'RSS MB':>7} "
+            f"{'after read':>10} "
             f"{'after set-up':>12} {'macro-F1':>9}"
         )
         for classifier in args.classifiers:
@@ -208,11 +244,19 @@ def main() -> None:
                 r = run(f"{classifier}:{n}")
                 print(
                     f"{classifier:12} {n:>9,} {r['read_s']:>7.1f} {r['fit_s']:>6.2f} "
-                    f"{r['score_s']:>8.2f} {r['eval_s']:>7.2f} {r['cycle_s']:>8.2f} {r['scored']:>9,} "
+                    f"{r['score_s']:>8.2f} {r['eval_s']:>7.2f} {r['cycle_s']:>8.2f} {r['spread_s']:>8.2f} "
+                    f"{r['scored']:>9,} "
                     f"{r['setup_s']:>8.1f} {r['graph_s']:>7.1f} {r['rss_mb']:>7.0f} "
                     f"{r['rss_read_mb']:>10.0f} {r['rss_setup_mb']:>12.0f} {r['f1']:>9.3f}",
                     flush=True,
                 )
+                if r["first_spread_s"]:
+                    print(
+                        f"{'':12} {n:>9,} label spreading on this pool's graph: first formula "
+                        f"{r['first_spread_s']:.2f} s, now {r['spread_s']:.2f} s "
+                        f"(max difference {r['spread_diff']:.1e})",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from alloop.simulate.experiment import run_experiment
 from alloop.simulate.store import ResultStore
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "COLUMNS": "120"}
-TIMING = ["fit_seconds", "eval_seconds", "score_seconds", "query_seconds", "seconds"]
+TIMING = ["fit_seconds", "eval_seconds", "score_seconds", "query_seconds", "seconds", "auto_seconds"]
 
 
 def alloop(*args: str, timeout: int = 3600) -> subprocess.CompletedProcess[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from alloop.models.graph import PoolGraph, exact_neighbours
 
@@ -76,3 +77,43 @@ def test_a_pool_above_the_old_limit_of_100000_titles_gets_its_graph():
     assert g.fitted and g._walk.shape == (n, n) and not g._index.exact
     share = g.spread(["t0", "t1"], np.array([0, 1]), 2)
     assert (share.sum(axis=1) > 0).mean() > 0.5  # the labels reached far into the pool
+
+
+def reference_spread(walk, nodes: np.ndarray, labels: np.ndarray, n_classes: int, alpha: float, steps: int):
+    """Label spreading as first written (20 dense steps on the graph in the pool's order), to check
+    the reordered, seed-rows-only version against."""
+    seeds = np.zeros((walk.shape[0], n_classes))
+    np.add.at(seeds, (nodes, labels), 1.0)
+    seeds /= np.maximum(seeds.sum(axis=0, keepdims=True), 1.0)
+    share = seeds
+    for _ in range(steps):
+        share = alpha * (walk @ share) + (1.0 - alpha) * seeds
+    total = share.sum(axis=1, keepdims=True)
+    return np.divide(share, total, out=np.zeros_like(share), where=total > 0)
+
+
+def test_the_fast_spreading_matches_the_first_formula_and_repeats_itself():
+    n = 2500
+    vectors = clustered(n, seed=3)
+    texts = [f"t{i}" for i in range(n)]
+    g = PoolGraph().fit(texts, ArrayEncoder(vectors).embed)  # exact graph below EXACT_MAX
+    # the graph built independently, as the first version did: exact neighbours, symmetric, normalised
+    index, similarity = exact_neighbours(vectors, g.n_neighbours)
+    k = g.n_neighbours
+    graph = sp.csr_matrix((np.clip(similarity.ravel(), 0, None), index.ravel(), np.arange(0, n * k + 1, k)))
+    graph = (graph + graph.T).tocsr()
+    scale = sp.diags(1.0 / np.sqrt(np.asarray(graph.sum(axis=1)).ravel()))
+    walk = (scale @ graph @ scale).tocsr()
+    assert not np.array_equal(g._position, np.arange(n))  # the nodes really were reordered
+    rng = np.random.default_rng(0)
+    for labelled in (3, 40, 400):
+        nodes = rng.choice(n, labelled, replace=False)
+        nodes[-1] = nodes[0]  # one title labelled twice (the labelling app allows it)
+        labels = rng.integers(0, 6, labelled)
+        share = g.spread([f"t{i}" for i in nodes], labels, 6)
+        expected = reference_spread(walk, nodes, labels, 6, g.alpha, g.iterations)
+        np.testing.assert_allclose(share, expected, atol=1e-5)
+        assert np.array_equal((share.sum(axis=1) > 0), (expected.sum(axis=1) > 0))
+        again = PoolGraph().fit(texts, ArrayEncoder(vectors).embed)
+        again = again.spread([f"t{i}" for i in nodes], labels, 6)
+        np.testing.assert_array_equal(share, again)  # deterministic: the same pool, the same answer

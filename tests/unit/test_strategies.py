@@ -145,3 +145,19 @@ def test_classes_take_turns_on_a_large_random_pool_matches_a_plain_loop():
             if queues[g] and len(slow) < 200:
                 slow.append(int(queues[g].pop(0)))
     assert fast.tolist() == slow
+
+
+def test_coverage_margin_takes_half_by_margin_and_half_from_the_confident_half():
+    from alloop.strategies.coverage import coverage_margin
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    top = np.linspace(0.5, 0.99, n)  # item i's top-class probability (and margin) rises with i
+    proba = np.column_stack([top, (1 - top) * 0.9, (1 - top) * 0.1])
+    picks = coverage_margin(proba, 20, rng)
+    assert len(set(picks.tolist())) == 20
+    taught, drawn = picks[:10], picks[10:]
+    assert sorted(taught.tolist()) == list(range(10))  # the smallest margins are the least confident
+    assert (drawn >= 500).all()  # the random half comes from the more confident half
+    again = coverage_margin(proba, 20, np.random.default_rng(0))
+    assert again.tolist() == picks.tolist()

@@ -136,6 +136,36 @@ def run(
             help="Tree level (1 = top) that level-margin and balanced-branch-margin score. [default: 1]"
         ),
     ] = RunConfig.query_level,
+    oracle_noise: Annotated[
+        float,
+        typer.Option(
+            help="Share of items the simulated annotator answers wrong (0.1: one in ten), fixed per item "
+            "by the seed so every strategy and a resumed run get the same answers; test scores stay "
+            "on the true labels."
+        ),
+    ] = RunConfig.oracle_noise,
+    oracle_noise_kind: Annotated[
+        str,
+        typer.Option(
+            help="With --oracle-noise: uniform (a wrong answer names any other class) or confusion (a "
+            "class the classifier confuses with the right one, from out-of-fold predictions on the pool)."
+        ),
+    ] = RunConfig.oracle_noise_kind,
+    target_precision: Annotated[
+        float,
+        typer.Option(
+            help="Auto-labelling: each cycle, choose from the labels alone (out-of-fold) the confidence "
+            "threshold whose predictions reach this precision, and record the share of the pool it "
+            "accepts and, on the test set, the precision it really reaches."
+        ),
+    ] = RunConfig.target_precision,
+    precision_confidence: Annotated[
+        float,
+        typer.Option(
+            help="Auto-labelling: how sure the threshold must be of reaching --target-precision "
+            "(a one-sided Clopper-Pearson bound)."
+        ),
+    ] = RunConfig.precision_confidence,
     id_column: IdOption = None,
     test_size: Annotated[
         float, typer.Option(help="Test share held out when the data has no test split.")
@@ -299,6 +329,10 @@ def run(
             taxonomy=taxonomy,
             query_level=query_level,
             oracle_partial=oracle_partial,
+            oracle_noise=oracle_noise,
+            oracle_noise_kind=oracle_noise_kind,
+            target_precision=target_precision,
+            precision_confidence=precision_confidence,
             id_column=id_column,
             test_size=test_size,
             balanced_test=balanced_test,

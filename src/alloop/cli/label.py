@@ -35,8 +35,25 @@ from alloop.cli.options import (
 )
 from alloop.errors import AlloopError
 from alloop.labelling.config import COLD_STARTS, LabelConfig, parse_labels
+from alloop.loop.autolabel import DEFAULT_CONFIDENCE
 from alloop.models import ModelConfig
 
+MinPrecisionOption = Annotated[
+    float | None,
+    typer.Option(
+        help="Add auto_accepted: whether each prediction may stand without a person, its confidence "
+        "clearing the threshold that out-of-fold predictions on the project's labels show to reach "
+        "this precision (e.g. 0.95).",
+        show_default=False,
+    ),
+]
+PrecisionConfidenceOption = Annotated[
+    float,
+    typer.Option(
+        help="With --min-precision: how sure the threshold must be of reaching it (a one-sided "
+        "Clopper-Pearson bound on the labelled items above it)."
+    ),
+]
 ProjectOption = Annotated[
     Path, typer.Option("--project", help="The project folder (holds label.db).", show_default=False)
 ]
@@ -367,6 +384,7 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
             f"{model['macro_f1']:.3f} ({model['estimate']}, {model['estimate_n']} items)"
         )
     out.print(suggestion_line(stats["suggestions"]))
+    _print_trust(stats.get("trust"), out)
     if "branches" in stats:
         _print_branches(stats, out)
     else:
@@ -415,6 +433,29 @@ def _print_stats(stats: dict[str, Any], out: Console) -> None:
         out.print(table)
 
 
+def _print_trust(trust: dict[str, Any] | None, out: Console) -> None:
+    """Auto-labelling at the default target precision and the suspected label errors."""
+    from rich.markup import escape
+
+    if not trust:
+        out.print("auto-labelled: no out-of-fold estimate yet (the model needs 10 labels and a round)")
+        return
+    if "line" in trust:
+        out.print(escape(trust["line"]))
+    n = trust.get("suspected_errors", 0)
+    if not n:
+        out.print("suspected label errors: none open")
+        return
+    table = Table(title=f"suspected label errors ({n}): the model strongly disagrees; in the review queue")
+    for column in ("item", "text", "label", "model says", "confidence"):
+        table.add_column(column, overflow="fold")
+    for s in trust.get("suspects", [])[:20]:
+        text = s["text"].split("\n")[0][:80]
+        values = (s["item_id"], text, s["given"], s["predicted"])
+        table.add_row(*(escape(str(v)) for v in values), f"{s['confidence']:.2f}")
+    out.print(table)
+
+
 def _print_branches(stats: dict[str, Any], out: Console) -> None:
     """A category tree's counts by top-level branch, and its partial labels by node."""
     table = Table(title="labels per top-level branch")
@@ -449,6 +490,16 @@ def export(
             help="parquet, csv, jsonl, hf or label-studio. [default: from --out's suffix; a folder: hf]",
         ),
     ] = None,
+    min_precision: Annotated[
+        float | None,
+        typer.Option(
+            help="Tables: add every item without a final label, labelled by the model where its "
+            "prediction is auto-accepted at this precision (decided_by model), with predicted_label, "
+            "confidence and auto_accepted (see predict --min-precision).",
+            show_default=False,
+        ),
+    ] = None,
+    precision_confidence: PrecisionConfidenceOption = DEFAULT_CONFIDENCE,
 ) -> None:
     """Write every item's final label (a reviewer's decision, else the majority vote), who decided
     it and when. Tables add each annotator's answers; the Hugging Face dataset holds the items with
@@ -457,9 +508,13 @@ def export(
     from alloop.labelling.interop.exporting import export_project
     from alloop.outputs import out_path
 
-    result = export_project(project, out_path(out, "--out", [project]), fmt)
+    result = export_project(
+        project, out_path(out, "--out", [project]), fmt, min_precision, precision_confidence
+    )
     what = "tasks" if result.fmt == "label-studio" else "items"
     print(f"wrote {result.n:,} {what} to {' and '.join(map(str, result.written))} ({result.fmt})")
+    for line in result.said:
+        print(line)
     for note in result.notes:
         _warn(note)
 
@@ -488,16 +543,27 @@ def predict(
             show_default=False,
         ),
     ] = None,
+    min_precision: MinPrecisionOption = None,
+    precision_confidence: PrecisionConfidenceOption = DEFAULT_CONFIDENCE,
 ) -> None:
     """Classify with the project's model, trained on all its final labels and saved in DIR/model/;
     later calls reuse it until a final label changes."""
-    from alloop.labelling.interop.exporting import model_line
+    from alloop.labelling.interop.exporting import auto_line, model_line
     from alloop.labelling.interop.exporting import predict as run_predict
     from alloop.outputs import out_path
 
     target = out_path(out, "--out", [project]) if out is not None else None
-    result = run_predict(project, data, target, warn=_warn)
+    result = run_predict(
+        project,
+        data,
+        target,
+        warn=_warn,
+        min_precision=min_precision,
+        precision_confidence=precision_confidence,
+    )
     print(model_line(project, result.model))
+    if result.auto is not None:
+        print(auto_line(result.auto))
     print(f"wrote {len(result.frame):,} predictions to {result.out}")
 
 

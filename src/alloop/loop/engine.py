@@ -14,6 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from alloop.data.taxonomy import DISPLAY_SEP, Taxonomy, split_path
 from alloop.errors import AlloopBug, AlloopError
+from alloop.loop.autolabel import MIN_LABELS, AutoLabelling, Coverage, Threshold, calibrate, coverage
 from alloop.loop.candidates import near_labelled
 from alloop.loop.evaluation import Scores, evaluate
 from alloop.loop.oracle import AnswersLeaf, Oracle
@@ -28,7 +29,7 @@ from alloop.loop.stopping import (
     StoppingCriterion,
     first_reason,
 )
-from alloop.models.base import Classifier, with_pool
+from alloop.models.base import Classifier, SlowToFit, with_pool
 from alloop.strategies import Strategy
 from alloop.strategies.selection import check_k
 
@@ -58,10 +59,25 @@ class CycleResult:
     uncertainty: float = math.nan
     stop_predictions: np.ndarray = field(default_factory=_empty)
     would_stop: list[str] = field(default_factory=list)
+    auto: AutoCycle | None = None
+    """auto-labelling at the target precision (``loop.autolabel``); None when not measured"""
 
     @property
     def seconds(self) -> float:
+        """The loop's own time; the auto-labelling measurement is kept apart (``auto.seconds``)."""
         return self.fit_seconds + self.eval_seconds + self.score_seconds + self.query_seconds
+
+
+@dataclass(frozen=True)
+class AutoCycle:
+    """One cycle's auto-labelling: the threshold chosen from the labels alone (out of fold), the
+    share of the unlabelled stop set it accepts (the estimate a user would see), and on the test
+    set the share accepted and the precision actually achieved."""
+
+    threshold: Threshold
+    estimated: Coverage
+    test: Coverage
+    seconds: float
 
 
 @dataclass
@@ -71,6 +87,8 @@ class History:
     f1: list[float] = field(default_factory=list)
     kappa: list[float] = field(default_factory=list)
     stop_predictions: np.ndarray | None = None
+    coverage: list[float] = field(default_factory=list)
+    """estimated auto-labelling coverage per cycle (NaN where not measured)"""
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:
@@ -97,7 +115,8 @@ class ActiveLearner:
     which the label-free stopping signals are measured each cycle. ``pool_subsample`` scores only
     that many unlabelled items per query, drawn afresh each time with the loop's seeded RNG;
     ``near_labelled_subsample`` scores only the unlabelled neighbours of the labelled items plus
-    that many random others (SEALS, ``loop/candidates.py``).
+    that many random others (SEALS, ``loop/candidates.py``). ``auto_label`` measures each cycle
+    how much of the pool could be auto-labelled at a target precision (``loop/autolabel.py``).
     """
 
     def __init__(
@@ -118,6 +137,7 @@ class ActiveLearner:
         pool_subsample: int | None = None,
         near_labelled_subsample: int | None = None,
         taxonomy: Taxonomy | None = None,
+        auto_label: AutoLabelling | None = None,
     ):
         pool_ids = list(range(len(pool_texts))) if pool_ids is None else pool_ids
         if len(pool_texts) != len(pool_ids):
@@ -149,6 +169,10 @@ class ActiveLearner:
         self.history = History()
         self.last_query: Query | None = None
         self.taxonomy = taxonomy
+        self.auto_label = None if isinstance(classifier, SlowToFit) else auto_label
+        """off for a classifier slow to fit: five more fine-tunings a cycle"""
+        self._unlabelled_proba: np.ndarray | None = None
+        """this cycle's probabilities of the stop set's unlabelled items"""
 
     # -- the steps, for the Python API (``run`` below strings them together) -------------------
     def teach(self, positions: Sequence[int] | np.ndarray, labels: Sequence[object] | np.ndarray) -> None:
@@ -326,21 +350,26 @@ class ActiveLearner:
                 return
             cycle += 1
 
-    def _monitor(self, result: CycleResult) -> LoopState:
-        """Measure the label-free signals on the stop set and build the criteria's view."""
+    def _monitor(self, result: CycleResult, test_proba: np.ndarray) -> LoopState:
+        """Measure the label-free signals on the stop set (auto-labelling coverage too) and build
+        the criteria's view."""
         h = self.history
         h.f1.append(result.scores.macro_f1)
+        self._unlabelled_proba = None
         if self.stop_set is not None and len(self.stop_set):
             proba = self.classifier.predict_proba([self.pool_texts[i] for i in self.stop_set])
             predictions = proba.argmax(axis=1)
             unlabelled = self.labels[self.stop_set] < 0
+            self._unlabelled_proba = proba[unlabelled]
             if unlabelled.any():
                 result.uncertainty = float((1.0 - proba[unlabelled].max(axis=1)).mean())
             if h.stop_predictions is not None:
                 result.kappa = agreement(h.stop_predictions, predictions)
             h.stop_predictions = predictions
             result.stop_predictions = predictions
+        result.auto = self._auto_label(test_proba)
         h.kappa.append(result.kappa)
+        h.coverage.append(result.auto.estimated.share if result.auto is not None else math.nan)
         state = LoopState(
             result.cycle,
             result.n_labelled,
@@ -349,9 +378,43 @@ class ActiveLearner:
             tuple(h.f1),
             tuple(h.kappa),
             result.uncertainty,
+            tuple(h.coverage),
         )
         result.would_stop = [name for name, c in self.monitors.items() if c.reason(state)]
         return state
+
+    def _auto_label(self, test_proba: np.ndarray) -> AutoCycle | None:
+        """The threshold from out-of-fold predictions on the labelled items (leaf labels only),
+        applied to the unlabelled stop set (or pool) and, to check it, to the test set."""
+        settings = self.auto_label
+        positions = self.labelled
+        positions = positions[self.labels[positions] >= 0]
+        if settings is None or len(positions) < MIN_LABELS:
+            return None
+        start = time.perf_counter()
+        found = calibrate(
+            settings.make_classifier,
+            [self.pool_texts[i] for i in positions],
+            self.labels[positions],
+            self.classifier.n_classes,
+            settings.seed,
+            settings.folds,
+            self.pool_texts,
+        )
+        threshold = found.threshold(settings.target, settings.confidence)
+        if self._unlabelled_proba is not None and self.stop_set is not None:
+            rest, model = self.stop_set[self.labels[self.stop_set] < 0], self._unlabelled_proba
+        else:
+            rest = np.flatnonzero(self.labels < 0)
+            model = self.classifier.predict_proba([self.pool_texts[i] for i in rest])
+        if threshold.value is None:  # nothing can be accepted: spare the fold models' predictions
+            estimated, test = Coverage(0.0, 0), Coverage(0.0, 0)
+        else:
+            ensemble = found.ensemble([self.pool_texts[i] for i in rest])
+            estimated = coverage(threshold, ensemble, model.argmax(axis=1))
+            test_ensemble = found.ensemble(self.test_texts)
+            test = coverage(threshold, test_ensemble, test_proba.argmax(axis=1), self.test_labels)
+        return AutoCycle(threshold, estimated, test, time.perf_counter() - start)
 
     def _cycle(self, cycle: int) -> CycleResult:
         n_labelled = len(self.order)
@@ -364,9 +427,10 @@ class ActiveLearner:
         if scores.tree:
             scores.tree["items_partial"] = self.n_partial
         result = CycleResult(cycle, n_labelled, scores, predicted)
-        state = self._monitor(result)
+        state = self._monitor(result, proba)
         t2 = time.perf_counter()
-        result.fit_seconds, result.eval_seconds = t1 - t0, t2 - t1
+        result.fit_seconds = t1 - t0
+        result.eval_seconds = t2 - t1 - (result.auto.seconds if result.auto is not None else 0.0)
         result.stop_reason = first_reason(self.stopping, state)
         if result.stop_reason:
             return result

@@ -2,7 +2,10 @@
 
 Some need test labels (``--target-f1``, ``plateau`` on test F1, as in simulation); the others
 work without any: ``stabilizing`` watches whether consecutive models still disagree on a fixed
-unlabelled stop set, ``uncertainty`` whether the model is still unsure about the pool.
+unlabelled stop set, ``uncertainty`` whether the model is still unsure about the pool, and the
+two coverage rules how much of the pool can be auto-labelled at the target precision
+(``loop.autolabel``, estimated from the labels alone): ``coverage:SHARE`` stops once that share
+is reached, ``coverage-plateau`` once it stops growing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ STABILIZING_CHECKS = 3
 PLATEAU_EPSILON = 0.005
 PLATEAU_CYCLES = 3
 UNCERTAINTY_THRESHOLD = 0.15
+COVERAGE_EPSILON = 0.01
+COVERAGE_CYCLES = 3
 """The label-free criteria's thresholds, defined here only: the CLI's help and the report read them."""
 
 
@@ -32,6 +37,8 @@ class LoopState:
     f1_history: tuple[float, ...] = ()
     kappa_history: tuple[float, ...] = ()
     uncertainty: float = math.nan
+    coverage_history: tuple[float, ...] = ()
+    """estimated share of the unlabelled pool auto-labelled at the target precision, per cycle"""
 
 
 class StoppingCriterion(Protocol):
@@ -131,6 +138,49 @@ class MeanUncertainty:
         return None
 
 
+@dataclass(frozen=True)
+class CoverageReached:
+    """``coverage:SHARE``: the estimated auto-labelling coverage at the target precision reaches
+    ``share`` (estimated from the labels alone, so it works without test labels)."""
+
+    share: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.share <= 1.0:
+            raise AlloopError(f"`stop` coverage:SHARE needs a share above 0 and at most 1, got {self.share}")
+
+    @property
+    def name(self) -> str:
+        return f"coverage:{self.share:g}"
+
+    def reason(self, state: LoopState) -> str | None:
+        now = state.coverage_history[-1] if state.coverage_history else math.nan
+        if not math.isnan(now) and now >= self.share:
+            return f"coverage: {now:.1%} of the pool auto-labelled >= {self.share:.0%}"
+        return None
+
+
+@dataclass(frozen=True)
+class CoveragePlateau:
+    """The estimated auto-labelling coverage, once above zero, grew by less than ``epsilon`` over
+    the last ``cycles`` cycles: more labels no longer buy more trusted predictions."""
+
+    epsilon: float = COVERAGE_EPSILON
+    cycles: int = COVERAGE_CYCLES
+    name: str = field(default="coverage-plateau", init=False)
+
+    def reason(self, state: LoopState) -> str | None:
+        history = state.coverage_history
+        if len(history) <= self.cycles:
+            return None
+        now, before = history[-1], history[-1 - self.cycles]
+        if math.isnan(now) or math.isnan(before) or now <= 0.0:
+            return None
+        if now - before < self.epsilon:
+            return f"coverage-plateau: coverage grew by < {self.epsilon:.0%} over {self.cycles} cycles"
+        return None
+
+
 class PoolExhausted:
     """Always on: nothing left to ask about."""
 
@@ -138,26 +188,44 @@ class PoolExhausted:
         return "pool exhausted" if state.n_unlabelled == 0 else None
 
 
-LabelFree = Stabilizing | Plateau | MeanUncertainty
+LabelFree = Stabilizing | Plateau | MeanUncertainty | CoveragePlateau
 LABEL_FREE: dict[str, type[LabelFree]] = {
     "stabilizing": Stabilizing,
     "plateau": Plateau,
     "uncertainty": MeanUncertainty,
+    "coverage-plateau": CoveragePlateau,
 }
 """The criteria of ``--stop``; the loop records each one's value every cycle, fired or not."""
 LABEL_FREE_HELP = (
     f"stabilizing (kappa >= {STABILIZING_KAPPA} between consecutive models on the stop set, "
     f"{STABILIZING_CHECKS} checks), plateau (F1 change < {PLATEAU_EPSILON} over {PLATEAU_CYCLES} cycles), "
-    f"uncertainty (mean 1 - max p on the stop set < {UNCERTAINTY_THRESHOLD})"
+    f"uncertainty (mean 1 - max p on the stop set < {UNCERTAINTY_THRESHOLD}), coverage-plateau (the "
+    f"share auto-labelled at the target precision grew < {COVERAGE_EPSILON:.0%} over {COVERAGE_CYCLES} "
+    "cycles), "
+    "coverage:SHARE (that share reached, e.g. coverage:0.5)"
 )
 """One sentence on the three, for ``--help`` and the report."""
 
 
 def label_free(names: tuple[str, ...] | list[str]) -> list[StoppingCriterion]:
-    unknown = [n for n in names if n not in LABEL_FREE]
-    if unknown:
-        raise AlloopError(f"unknown `stop` {unknown[0]!r}; choose from {', '.join(LABEL_FREE)}")
-    return [LABEL_FREE[n]() for n in dict.fromkeys(names)]
+    criteria: list[StoppingCriterion] = []
+    for name in dict.fromkeys(names):
+        if name.startswith("coverage:"):
+            criteria.append(CoverageReached(_share(name)))
+        elif name in LABEL_FREE:
+            criteria.append(LABEL_FREE[name]())
+        else:
+            choices = ", ".join([*LABEL_FREE, "coverage:SHARE"])
+            raise AlloopError(f"unknown `stop` {name!r}; choose from {choices}")
+    return criteria
+
+
+def _share(name: str) -> float:
+    value = name.removeprefix("coverage:")
+    try:
+        return float(value)
+    except ValueError:
+        raise AlloopError(f"`stop` {name!r}: give the share as a number, e.g. coverage:0.5") from None
 
 
 def first_reason(criteria: list[StoppingCriterion], state: LoopState) -> str | None:

@@ -20,7 +20,7 @@ from alloop.loop.stopping import (
     STABILIZING_KAPPA,
     UNCERTAINTY_THRESHOLD,
 )
-from alloop.report import figures, levels, stats
+from alloop.report import figures, levels, stats, trust
 from alloop.report.verdict import verdict
 from alloop.simulate.store import ResultStore
 
@@ -81,7 +81,12 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-READS_TEST_LABELS = {"stabilizing": "no", "plateau": "yes (test macro-F1)", "uncertainty": "no"}
+READS_TEST_LABELS = {
+    "stabilizing": "no",
+    "plateau": "yes (test macro-F1)",
+    "uncertainty": "no",
+    "coverage-plateau": "no",
+}
 """Whether a label-free stopping signal looks at the test labels (a real user has none)."""
 
 
@@ -227,7 +232,29 @@ def _render(run_dir: Path, work: Path) -> None:
     found = verdict(cycles, runs, int(sum(pool_counts)) if pool_counts else None)
     tree_table = levels.level_table(cycles, ceilings)
     tree_lines = levels.level_lines(tree_table) if len(tree_table) else []
-    (work / "verdict.txt").write_text("\n".join([*found.lines(), *tree_lines]) + "\n", encoding="utf-8")
+    target = float(config.get("target_precision", math.nan)) if isinstance(config, dict) else math.nan
+    confidence = float(config.get("precision_confidence", math.nan)) if isinstance(config, dict) else math.nan
+    auto_lines = trust.verdict_lines(cycles, target, confidence) if trust.has_auto(cycles) else []
+    (work / "verdict.txt").write_text(
+        "\n".join([*found.lines(), *auto_lines, *tree_lines]) + "\n", encoding="utf-8"
+    )
+    auto_parts: list[str] = []
+    if auto_lines:
+        drawn = []
+        if (cycles["auto_coverage_estimated"].fillna(0) > 0).any():  # else the sentence says it all
+            figure = trust.coverage_figure(cycles, target, work / "auto_labelling.png", title)
+            drawn = [_img(figure, "auto-labelling coverage and precision")]
+        auto_parts = [
+            "<h2>Auto-labelling at the target precision</h2>",
+            f"<p class='note'>Each cycle, out-of-fold predictions on the labelled items choose the lowest "
+            f"confidence threshold whose predictions reach {target:.0%} precision with {confidence:.0%} "
+            "confidence (a one-sided Clopper-Pearson bound, thresholds scanned as a fixed sequence from "
+            "the most confident down; docs/trust.md). Estimated: the share of the unlabelled stop set it "
+            "accepts, from labels alone. On test: the share of the test set it accepts and the precision "
+            "of those items against their true labels, which the estimate never sees.</p>",
+            *(f"<p>{html.escape(line)}</p>" for line in auto_lines),
+            *drawn,
+        ]
     tree_parts: list[str] = []
     if tree_lines:
         tree_table.to_csv(work / "levels.csv", index=False)
@@ -246,7 +273,7 @@ def _render(run_dir: Path, work: Path) -> None:
         f"<h1>alloop report</h1><p class='note'>{html.escape(title)}; seeds {html.escape(str(seeds))}; "
         f"rendered {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from <code>results.db</code>.</p>",
         "<h2>Verdict</h2>",
-        *(f"<p>{html.escape(line)}</p>" for line in found.lines()),
+        *(f"<p>{html.escape(line)}</p>" for line in [*found.lines(), *auto_lines]),
         *tree_parts,
         "<h2>Summary</h2>",
         _table(summary_table(summary)),
@@ -258,6 +285,7 @@ def _render(run_dir: Path, work: Path) -> None:
         f"the smallest possible p is 2/2<sup>n</sup> ({_fmt(2 / 2 ** len(seeds), 4)} here).</p>",
         "<h2>Learning curves</h2>",
         _img(pngs["learning curves"], "learning curves"),
+        *auto_parts,
         "<h2>Classes queried</h2>",
         _img(pngs["queried classes"], "queried classes"),
         "<h2>Final per-class F1</h2>",

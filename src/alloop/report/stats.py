@@ -110,10 +110,13 @@ def stopping_points(cycles: pd.DataFrame) -> pd.DataFrame:
     """Where each label-free criterion first fired (or would have), per (strategy, seed):
     labels used and F1 there, against the best F1 of the run."""
     rows = []
+    criteria = ["stabilizing", "plateau", "uncertainty"]
+    if "auto_coverage_estimated" in cycles and cycles["auto_coverage_estimated"].notna().any():
+        criteria.append("coverage-plateau")  # recorded since auto-labelling is measured
     for (strategy, seed), group in cycles.groupby(["strategy", "seed"], sort=False):
         group = group.sort_values("cycle")
         fired = group["would_stop"].apply(lambda v: json.loads(v) if isinstance(v, str) and v else [])
-        for criterion in ("stabilizing", "plateau", "uncertainty"):
+        for criterion in criteria:
             hit = np.flatnonzero([criterion in f for f in fired])
             row = {"strategy": strategy, "seed": int(seed), "criterion": criterion, "fired": bool(len(hit))}
             row["labels"] = float(group["n_labelled"].iloc[hit[0]]) if len(hit) else math.nan

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from alloop.data.sources import DEFAULT_DATA
 from alloop.errors import AlloopError
+from alloop.loop.autolabel import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_TARGET_PRECISION,
+    check_confidence,
+    check_precision,
+)
 from alloop.loop.initial import INITIAL_STRATEGIES
+from alloop.loop.oracle import check_noise
 from alloop.loop.query import check_query_options
 from alloop.loop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
 from alloop.models import ModelConfig
@@ -47,6 +54,14 @@ class RunConfig:
     """A file declaring the category tree, one path per line."""
     oracle_partial: float = 0.0
     """Share of queried items the simulated annotator answers with the parent category only."""
+    oracle_noise: float = 0.0
+    """Share of items the simulated annotator answers wrong (fixed per item by the seed)."""
+    oracle_noise_kind: str = "uniform"
+    """``uniform``: any other class; ``confusion``: a class the classifier confuses with the right one."""
+    target_precision: float = DEFAULT_TARGET_PRECISION
+    """Auto-labelling: the precision the threshold must reach (``loop.autolabel``), every cycle."""
+    precision_confidence: float = DEFAULT_CONFIDENCE
+    """Auto-labelling: with what confidence the threshold's precision reaches the target."""
     query_level: int | None = None
     """The tree level that ``level-margin`` (and ``balanced-branch-margin``) score; top level when unset."""
     id_column: str | None = None
@@ -109,6 +124,9 @@ class RunConfig:
             raise AlloopError(f"`seeds` must be at least 1, got {self.seeds}")
         if self.cycles is None and self.budget is None and self.target_f1 is None and not self.stop:
             raise AlloopError("no stopping criterion: give `cycles`, `budget`, `target_f1` or `stop`")
+        check_noise(self.oracle_noise, self.oracle_noise_kind)
+        check_precision(self.target_precision, "`target_precision`")
+        check_confidence(self.precision_confidence, "`precision_confidence`")
         if not 0.0 <= self.oracle_partial < 1.0:
             raise AlloopError(f"`oracle_partial` must be at least 0 and below 1, got {self.oracle_partial}")
         if self.query_level is not None and self.query_level < 1:

@@ -24,10 +24,11 @@ from alloop import __version__
 from alloop.data import TextDataset
 from alloop.errors import AlloopBug, AlloopError
 from alloop.loop import ActiveLearner, CycleResult, draw_initial
+from alloop.loop.autolabel import AutoLabelling, out_of_fold
 from alloop.loop.engine import History
 from alloop.loop.evaluation import Scores, evaluate
 from alloop.loop.initial import branch_turns, class_name_texts, cosine_similarity
-from alloop.loop.oracle import PartialOracle, SimulatedOracle
+from alloop.loop.oracle import AnswersLeaf, NoisyOracle, Oracle, PartialOracle, SimulatedOracle
 from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder
 from alloop.models.base import HasTextEncoder
@@ -91,11 +92,41 @@ def load_run_config(out: Path) -> RunConfig:
 
 @dataclass(frozen=True)
 class SeedSetup:
-    """What every strategy of one seed starts from: the initial set and the stop set."""
+    """What every strategy of one seed starts from: the initial set and the stop set (and, for
+    ``--oracle-noise-kind confusion``, which classes the noisy annotator mixes up)."""
 
     seed: int
     initial: np.ndarray
     stop_set: np.ndarray
+    similar: np.ndarray | None = None
+
+
+CONFUSION_KEY = "oracle_confusion"
+"""results.db meta: the out-of-fold confusion counts the confusion-shaped noise flips along."""
+
+
+def class_confusion(
+    config: RunConfig, data: TextDataset, make_classifier: Callable[[int], Classifier], store: ResultStore
+) -> np.ndarray:
+    """How often the run's classifier, trained out of fold on the pool's gold labels, predicts
+    each class for each true class: computed once per run and kept in results.db, so a resumed
+    or repeated run flips along the same classes."""
+    stored = store.get(CONFUSION_KEY)
+    if stored is not None:
+        return np.asarray(stored, dtype=float)
+    from sklearn.metrics import confusion_matrix
+
+    proba = out_of_fold(
+        lambda: make_classifier(config.seed),
+        data.pool_texts,
+        data.pool_labels,
+        data.n_classes,
+        config.seed,
+        pool_texts=data.pool_texts,
+    )
+    counts = confusion_matrix(data.pool_labels, proba.argmax(axis=1), labels=range(data.n_classes))
+    store.put(CONFUSION_KEY, counts.tolist())
+    return counts.astype(float)
 
 
 def name_similarity(model: Classifier, data: TextDataset) -> np.ndarray:
@@ -116,9 +147,13 @@ def prepare_seed(
     store: ResultStore,
 ) -> SeedSetup:
     """The seed's initial set (drawn and stored once, read back on resume) and its stop set."""
+    similar = None
+    if config.oracle_noise and config.oracle_noise_kind == "confusion":
+        similar = class_confusion(config, data, make_classifier, store)
     stored = store.initial(seed)
     if stored is None:
-        oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
+        oracle = make_oracle(config, data, seed, similar)
+        answer = oracle.label_leaf if isinstance(oracle, AnswersLeaf) else oracle.label  # answered in full
         embeddings = similarity = None
         if config.initial_strategy == "kmeans":
             embedder = make_classifier(seed)
@@ -137,14 +172,14 @@ def prepare_seed(
             similarity,
             branch_turns(data.tree),
         )
-        store.save_initial(seed, initial, oracle.label(list(data.pool_ids[initial])))
+        store.save_initial(seed, initial, answer(list(data.pool_ids[initial])))
     else:
         initial = stored[0]
     # the fixed unlabelled sample on which the label-free stopping signals are measured
     n_pool = len(data.pool_texts)
     stop_rng = np.random.default_rng([seed, 1])
     stop_set = np.sort(stop_rng.choice(n_pool, min(config.stop_set_size, n_pool), replace=False))
-    return SeedSetup(seed, initial, stop_set)
+    return SeedSetup(seed, initial, stop_set, similar)
 
 
 def full_pool_ceiling(
@@ -158,11 +193,14 @@ def full_pool_ceiling(
     return scores, time.perf_counter() - start
 
 
-def make_oracle(config: RunConfig, data: TextDataset, seed: int) -> SimulatedOracle | PartialOracle:
-    """The gold labels; with ``--oracle-partial`` an annotator who sometimes names only the parent."""
-    oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
+def make_oracle(config: RunConfig, data: TextDataset, seed: int, similar: np.ndarray | None = None) -> Oracle:
+    """The gold labels; with ``--oracle-partial`` an annotator who sometimes names only the parent;
+    with ``--oracle-noise`` one who answers wrong on that share of items (seeded per item)."""
+    oracle: Oracle = SimulatedOracle(data.pool_ids, data.pool_labels)
     if config.oracle_partial and data.taxonomy is not None:
-        return PartialOracle(oracle, data.taxonomy, config.oracle_partial, seed)
+        oracle = PartialOracle(oracle, data.taxonomy, config.oracle_partial, seed)  # type: ignore[arg-type]
+    if config.oracle_noise:
+        oracle = NoisyOracle(oracle, data.n_classes, config.oracle_noise, seed, similar)  # type: ignore[arg-type]
     return oracle
 
 
@@ -182,7 +220,7 @@ def run_pair(
         config.strategy(strategy, data.taxonomy),
         data.pool_texts,
         pool_ids=data.pool_ids,
-        oracle=make_oracle(config, data, seed),
+        oracle=make_oracle(config, data, seed, setup.similar),
         test_texts=data.test_texts,
         test_labels=data.test_labels,
         classes=data.classes,
@@ -193,11 +231,16 @@ def run_pair(
         pool_subsample=config.pool_subsample,
         near_labelled_subsample=config.near_labelled_subsample,
         taxonomy=data.taxonomy,
+        auto_label=AutoLabelling(
+            lambda: make_classifier(seed), config.target_precision, config.precision_confidence, seed=seed
+        ),
     )
     if point is None:
         results = learner.run(setup.initial)
     else:
-        history = History(point.f1_history, point.kappa_history, point.stop_predictions)
+        history = History(
+            point.f1_history, point.kappa_history, point.stop_predictions, point.coverage_history
+        )
         results = learner.resume(point.positions, point.labels, point.next_cycle, point.rng_state, history)
     for result in results:
         yield result, learner.rng_state()

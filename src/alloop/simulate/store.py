@@ -8,7 +8,8 @@ strategy's RNG state after it. A process killed at any moment loses at most the 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+import math
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,31 @@ class CycleRecord:
     """JSON list of the label-free criteria that would have stopped here"""
     tree_scores: str | None = None
     """JSON object of the category tree's metrics (``loop.hierarchy``); NULL for flat data"""
+    auto_threshold: float = math.nan
+    """the confidence threshold chosen out of fold for ``--target-precision`` (NaN: none passes yet)"""
+    auto_coverage_estimated: float = math.nan
+    """share of the unlabelled stop set it accepts: what a user would be told, from labels only"""
+    auto_coverage_test: float = math.nan
+    """share of the test set it accepts"""
+    auto_precision_test: float = math.nan
+    """precision of those accepted test items against the gold labels (NaN: none accepted)"""
+    auto_seconds: float = math.nan
+    """time the out-of-fold fits and the threshold took this cycle"""
 
     @classmethod
     def from_result(cls, r: CycleResult) -> CycleRecord:
+        auto = r.auto
+        if auto is None:
+            measured: dict[str, float] = {}
+        else:
+            value = auto.threshold.value
+            measured = {
+                "auto_threshold": math.nan if value is None else value,
+                "auto_coverage_estimated": auto.estimated.share,
+                "auto_coverage_test": auto.test.share,
+                "auto_precision_test": auto.test.precision,
+                "auto_seconds": auto.seconds,
+            }
         return cls(
             n_labelled=r.n_labelled,
             macro_f1=r.scores.macro_f1,
@@ -81,6 +104,7 @@ class CycleRecord:
             uncertainty=r.uncertainty,
             would_stop=json.dumps(r.would_stop),
             tree_scores=json.dumps(r.scores.tree) if r.scores.tree else None,
+            **measured,
         )
 
     def values(self) -> list[Any]:
@@ -115,6 +139,7 @@ class ResumePoint:
     f1_history: list[float]
     kappa_history: list[float]
     stop_predictions: np.ndarray | None
+    coverage_history: list[float] = field(default_factory=list)
 
 
 def expand_tree_scores(frame: pd.DataFrame) -> pd.DataFrame:
@@ -273,8 +298,8 @@ class ResultStore:
 
     def resume_point(self, strategy: str, seed: int) -> ResumePoint | None:
         history = self.db.execute(
-            "SELECT cycle, stop_reason, rng_state, macro_f1, kappa, stop_predictions FROM cycles "
-            "WHERE strategy = ? AND seed = ? ORDER BY cycle",
+            "SELECT cycle, stop_reason, rng_state, macro_f1, kappa, stop_predictions, "
+            "auto_coverage_estimated FROM cycles WHERE strategy = ? AND seed = ? ORDER BY cycle",
             (strategy, seed),
         ).fetchall()
         if not history:
@@ -296,6 +321,7 @@ class ResultStore:
             f1_history=[float(h[3]) for h in history],
             kappa_history=[float("nan") if h[4] is None else float(h[4]) for h in history],
             stop_predictions=np.frombuffer(last[5], dtype=np.int32).astype(np.int64) if last[5] else None,
+            coverage_history=[math.nan if h[6] is None else float(h[6]) for h in history],
         )
 
     # -- reading back -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alloop.errors import AlloopError
-from alloop.strategies import balanced, diversity, tree, uncertainty
+from alloop.strategies import balanced, coverage, diversity, tree, uncertainty
 from alloop.strategies.dedupe import NEAR_DUPLICATE_THRESHOLD, without_near_duplicates
 from alloop.strategies.selection import check_k, top_k
 
@@ -118,6 +118,11 @@ STRATEGIES: dict[str, Strategy] = {
             tree.balanced_branch_margin,
             knows_tree=True,
             description="smallest leaf margin, the predicted top-level categories taking turns",
+        ),
+        Strategy(
+            "coverage-margin",
+            coverage.coverage_margin,
+            description="half by smallest margin, half at random among the more confident half of the pool",
         ),
         Strategy(
             "balanced-cluster-margin",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,6 +49,9 @@ class Snapshot:
     similar: dict[int, tuple[int, ...]] = field(default_factory=dict)
     """near-duplicates of each queued item among the unlabelled ones, most similar first: the page
     offers to give them the same label (empty without a model that embeds)"""
+    trust: dict[str, Any] | None = None
+    """auto-labelling at the default target precision and the number of suspected label errors
+    (``domain/trust.py``); None without an out-of-fold estimate"""
 
 
 def queue_length(query_size: int) -> int:

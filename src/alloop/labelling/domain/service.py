@@ -20,10 +20,18 @@ from alloop.labelling.domain import history
 from alloop.labelling.domain.acceptance import Acceptance
 from alloop.labelling.domain.agreement import disagreements, fleiss_from_rows, pairwise_cohen
 from alloop.labelling.domain.queue import Snapshot, in_overlap, permutation, pick, queue_length
-from alloop.labelling.domain.review import annotator_view, describe, review_queue, with_decisions
+from alloop.labelling.domain.review import (
+    OpenItem,
+    annotator_view,
+    describe,
+    review_queue,
+    with_decisions,
+)
 from alloop.labelling.domain.tally import PersonCounts, Tally
 from alloop.labelling.domain.trainer import Trainer, stored_progress
 from alloop.labelling.domain.tree import LabelTree, partial_counts
+from alloop.labelling.domain.trust import TRUST_KEY
+from alloop.labelling.storage import flags as flag_store
 from alloop.labelling.storage.store import Annotator, Items, LabelRow, LabelStore, now_iso
 
 LEASE_SECONDS = 20 * 60
@@ -116,6 +124,8 @@ class LabelService:
                 },
             )
             history.record(self.store, snapshot)  # the page's quality chart
+            if snapshot.trust is not None:
+                self.store.put_meta(TRUST_KEY, snapshot.trust)
 
     def authenticate(self, token: str) -> Annotator | None:
         return self.store.annotator_for_token(token) if token else None
@@ -339,11 +349,20 @@ class LabelService:
         ]
 
     # -- review (what needs it and what an annotator may see: alloop.labelling.domain.review) --------------
+    def _review_queue(self) -> list[OpenItem]:
+        """The review queue: contested items from the tally, suspected label errors from the
+        trainer's open flags. Call under the lock."""
+        flagged = flag_store.open_flags(self.store)
+        rows = self.tally.contested_rows()
+        contested = {r.pos for r in rows}
+        rows += self.tally.rows_of(p for p in flagged if p not in contested)
+        return review_queue(rows, self.tally.adjudications, flagged)
+
     def review_next(self) -> dict[str, Any]:
         """The first item of the review queue with every answer and its annotator's name."""
         names = {a.id: a.name for a in self.store.annotators()}
         with self._lock:
-            queue = review_queue(self.tally.contested_rows(), self.tally.adjudications)
+            queue = self._review_queue()
         if not queue:
             return {"item_id": None, "done": True, "remaining": 0, "message": "nothing to review"}
         return describe(queue[0], self.items, names, len(queue))
@@ -358,16 +377,17 @@ class LabelService:
         if not self.accepts(label):
             raise AlloopError(f"label {shorten(label)} is not in the label set: {self._known()}")
         with self._lock:
-            queue = review_queue(self.tally.contested_rows(), self.tally.adjudications)
+            queue = self._review_queue()
             if all(item.pos != pos for item in queue):
                 why = (
                     "a reviewer already decided it"
                     if pos in self.tally.adjudications
-                    else "it has no tie, unsure answer or disagreement"
+                    else "it has no tie, unsure answer, disagreement or suspected label error"
                 )
                 raise NotFoundError(f"item {shorten(item_id)} does not need review: {why}")
             decision = self.store.adjudicate(pos, reviewer.id, label)
             self.tally.adjudicate(decision)
+            flag_store.clear(self.store, pos, label, reviewer.id)  # a decision is final
             changes = self.tally.totals["label"] + len(self.tally.adjudications)
         if self.trainer is not None:
             self.trainer.notify(changes)
@@ -498,4 +518,27 @@ def summarise(service: LabelService, names: dict[int, str], you: Annotator | Non
         },
         "agreement": service.agreement(names),
         "suggestions": {"enabled": config.suggest, **service.acceptance.summary()},
+        "trust": trust_summary(service),
     }
+
+
+def trust_summary(service: LabelService) -> dict[str, Any] | None:
+    """The latest model's auto-labelling at the default target precision (from the live snapshot,
+    else as the last server left it) and the suspected label errors still open."""
+    trust = service.snapshot.trust or service.store.get_meta(TRUST_KEY)
+    open_flags = flag_store.open_flags(service.store)
+    undecided = [f for p, f in open_flags.items() if p not in service.tally.adjudications]
+    if trust is None and not undecided:
+        return None
+    items = service.items
+    suspects = [
+        {
+            "item_id": items.ids[f.pos],
+            "text": items.texts[f.pos],
+            "given": f.given,
+            "predicted": f.predicted,
+            "confidence": f.confidence,
+        }
+        for f in sorted(undecided, key=lambda f: -f.confidence)[:MAX_DISAGREEMENTS]
+    ]
+    return {**(trust or {}), "suspected_errors": len(undecided), "suspects": suspects}

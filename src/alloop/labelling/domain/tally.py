@@ -98,6 +98,10 @@ class Tally:
         answers = self._answers.get(pos, {})
         return majority([r.label for r in answers.values() if r.status == "label" and r.label is not None])
 
+    def rows_of(self, positions: Iterable[int]) -> list[LabelRow]:
+        """Every answer on these items (the review queue reads a flagged item's answers here)."""
+        return [row for pos in sorted(set(positions)) for row in self._answers.get(pos, {}).values()]
+
     def contested_rows(self) -> list[LabelRow]:
         """The rows of every item that may need a reviewer (2+ class answers, or an unsure),
         so the review queue reads these instead of every label."""

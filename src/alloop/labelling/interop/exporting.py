@@ -24,7 +24,9 @@ from alloop.labelling.config import LabelConfig
 from alloop.labelling.domain.final import Final, final_labels
 from alloop.labelling.domain.trainer import training_set
 from alloop.labelling.domain.tree import LabelTree
+from alloop.labelling.domain.trust import AutoLabelled, auto_labelled, project_calibration
 from alloop.labelling.interop import label_studio
+from alloop.labelling.storage import flags as flag_store
 from alloop.labelling.storage.saved_model import (
     ProjectModel,
     fingerprint,
@@ -33,6 +35,16 @@ from alloop.labelling.storage.saved_model import (
     saved_model,
 )
 from alloop.labelling.storage.store import Adjudication, Items, LabelRow, LabelStore
+from alloop.loop.autolabel import (
+    DEFAULT_CONFIDENCE,
+    MIN_LABELS,
+    Calibration,
+    Threshold,
+    check_confidence,
+    check_precision,
+    percent,
+)
+from alloop.models import classifier_factory
 from alloop.outputs import check_file_target, check_folder_target, write_file, write_folder
 
 FORMATS = ("parquet", "csv", "jsonl", "hf", "label-studio")
@@ -193,11 +205,33 @@ class ExportResult:
     fmt: str
     written: list[Path]
     notes: list[str] = field(default_factory=list)
+    """warnings: something the user may want to act on"""
+    said: list[str] = field(default_factory=list)
+    """plain lines to print (what auto-labelling accepted)"""
 
 
-def export_project(project: Path, out: Path, fmt: str | None) -> ExportResult:
-    """Write the project's labels to ``out``; every check runs before anything is written."""
+def export_project(
+    project: Path,
+    out: Path,
+    fmt: str | None,
+    min_precision: float | None = None,
+    precision_confidence: float = DEFAULT_CONFIDENCE,
+) -> ExportResult:
+    """Write the project's labels to ``out``; every check runs before anything is written.
+
+    Tables carry the suspected label errors (``suspected_error``, with the model's out-of-fold
+    ``model_label`` and ``model_confidence``). With ``min_precision`` a table also holds every
+    item without a final label: the model's label where it is auto-accepted at that precision
+    (``decided_by`` ``model``), else none; ``predicted_label``, ``confidence`` and
+    ``auto_accepted`` say what the model predicted for each of them."""
     fmt = export_format(out, fmt)
+    if min_precision is not None:
+        check_precision(min_precision, "`min_precision`")
+        check_confidence(precision_confidence, "`precision_confidence`")
+        if fmt not in TABLES:
+            raise AlloopError(
+                "`min_precision` adds the model's labels to a table; name `out` .parquet, .csv or .jsonl"
+            )
     check_export_target(out, fmt)
     store = LabelStore.open(project)
     try:
@@ -205,9 +239,16 @@ def export_project(project: Path, out: Path, fmt: str | None) -> ExportResult:
         names = {a.id: a.name for a in store.annotators()}
         items, rows, adjudications = store.items(), store.label_rows(), store.adjudications()
         if fmt in TABLES:
-            frame = export_frame(config, items, rows, names, adjudications)
+            frame = with_flags(export_frame(config, items, rows, names, adjudications), store, items)
+            said = []
+            if min_precision is not None:
+                model_rows, auto = _model_rows(
+                    project, config, store, items, min_precision, precision_confidence
+                )
+                frame = pd.concat([frame, model_rows], ignore_index=True) if len(model_rows) else frame
+                said.append(auto_line(auto))
             write_table(frame, out, fmt)
-            return ExportResult(len(frame), fmt, [out])
+            return ExportResult(len(frame), fmt, [out], said=said)
         finals = final_labels(rows, adjudications)
         if fmt == "hf":
             n = write_hf(config, items, finals, names, rows, adjudications, out)
@@ -221,6 +262,49 @@ def export_project(project: Path, out: Path, fmt: str | None) -> ExportResult:
     _write_text(out, json.dumps(tasks, ensure_ascii=False, indent=1))
     _write_text(config_path(out), label_studio.label_config(config.labels))
     return ExportResult(len(tasks), fmt, [out, config_path(out)], notes)
+
+
+def with_flags(frame: pd.DataFrame, store: LabelStore, items: Items) -> pd.DataFrame:
+    """``suspected_error`` (the model strongly disagrees with the final label, and no reviewer has
+    decided it yet), with its evidence ``model_label`` and ``model_confidence``."""
+    open_flags = {items.ids[pos]: flag for pos, flag in flag_store.open_flags(store).items()}
+    ids = frame["item_id"].tolist()
+    flagged = [open_flags.get(i) for i in ids]
+    frame = frame.copy()
+    frame["suspected_error"] = [f is not None for f in flagged]
+    frame["model_label"] = [f.predicted if f is not None else None for f in flagged]
+    frame["model_confidence"] = [f.confidence if f is not None else None for f in flagged]
+    return frame
+
+
+def _model_rows(
+    project: Path, config: LabelConfig, store: LabelStore, items: Items, target: float, level: float
+) -> tuple[pd.DataFrame, AutoLabelled]:
+    """One row per item without a final label: the model's label where it is auto-accepted."""
+    data = training_set(store, len(items), config.labels)
+    factory = classifier_factory(config.model, len(config.labels))
+    fitted = project_model(project, config, store, items, factory)
+    calibration = project_calibration(config, items, data, factory)
+    finals = final_labels(store.label_rows(), store.adjudications())
+    open_items = [p for p in range(len(items)) if finals.get(p) is None or finals[p].label is None]
+    texts = [items.texts[p] for p in open_items]
+    proba = fitted.model.predict_proba(texts) if open_items else np.zeros((0, len(config.labels)))
+    confidence = proba.max(axis=1)
+    codes = proba.argmax(axis=1)
+    predicted = [config.labels[int(c)] for c in codes]
+    auto, accepted = _auto(calibration, texts, codes, target, level)
+    frame = pd.DataFrame(
+        {
+            "item_id": [items.ids[p] for p in open_items],
+            "text": [items.texts[p] for p in open_items],
+            "final_label": [label if a else None for label, a in zip(predicted, accepted, strict=True)],
+            "decided_by": ["model" if a else "none" for a in accepted],
+            "predicted_label": predicted,
+            "confidence": confidence,
+            "auto_accepted": accepted,
+        }
+    )
+    return frame, auto
 
 
 def _saved_predictions(
@@ -352,6 +436,8 @@ class Predictions:
     frame: pd.DataFrame
     out: Path
     model: ProjectModel
+    auto: AutoLabelled | None = None
+    """with ``min_precision``: the threshold and how many rows it accepted"""
 
 
 def predict_file(
@@ -371,13 +457,20 @@ def predict(
     out: Path | None,
     fmt: str | None = None,
     warn: Callable[[str], None] | None = None,
+    min_precision: float | None = None,
+    precision_confidence: float = DEFAULT_CONFIDENCE,
 ) -> Predictions:
     """Classify ``data`` (new products), or without it the project's own items that have no
     final label yet, with the project's model: the saved one while no final label changed, else
     one trained on all final labels with the project's seed and saved in ``DIR/model/``. Adds
-    the predicted label and its confidence. ``--out`` (default ``DIR/predictions.parquet``), the
-    format and the new data are checked before training; ``warn`` hears about classes the model
-    has never seen."""
+    the predicted label and its confidence; with ``min_precision``, whether the prediction is
+    auto-accepted: its confidence clears the threshold that out-of-fold predictions on the
+    labels show to reach that precision with ``precision_confidence`` (``alloop.loop.autolabel``).
+    ``--out`` (default ``DIR/predictions.parquet``), the format and the new data are checked
+    before training; ``warn`` hears about classes the model has never seen."""
+    if min_precision is not None:
+        check_precision(min_precision, "`min_precision`")
+        check_confidence(precision_confidence, "`precision_confidence`")
     out = out if out is not None else project / PREDICTIONS_FILE
     check_output_file(out, "`out`")
     check_file_target(out, "`out`")
@@ -399,7 +492,12 @@ def predict(
                 {"item_id": [items.ids[p] for p in open_items], "text": [items.texts[p] for p in open_items]}
             )
             texts = frame["text"].tolist()
-        fitted = project_model(project, config, store, items)
+        factory = classifier_factory(config.model, len(config.labels))
+        fitted = project_model(project, config, store, items, factory)
+        calibration = None
+        if min_precision is not None:
+            trained = training_set(store, len(items), config.labels)
+            calibration = project_calibration(config, items, trained, factory)
     finally:
         store.close()
     if warn is not None:
@@ -425,8 +523,39 @@ def predict(
     else:
         frame["predicted_label"] = pd.Series(dtype=object)
         frame["confidence"] = pd.Series(dtype=float)
+    auto = None
+    if min_precision is not None:
+        codes = {label: i for i, label in enumerate(config.labels)}
+        predicted = np.array([codes[v] for v in frame["predicted_label"]], dtype=np.int64)
+        auto, accepted = _auto(calibration, texts, predicted, min_precision, precision_confidence)
+        frame["auto_accepted"] = accepted
     write_table(frame, out, fmt)
-    return Predictions(frame, out, fitted)
+    return Predictions(frame, out, fitted, auto)
+
+
+def _auto(
+    calibration: Calibration | None, texts: list[str], predicted: np.ndarray, target: float, level: float
+) -> tuple[AutoLabelled, np.ndarray]:
+    """The threshold for ``target`` and which of ``texts`` it accepts; with too few labels for an
+    out-of-fold estimate, a threshold that accepts nothing."""
+    if calibration is None:
+        none = Threshold(None, target, level, 0)
+        return AutoLabelled(none, 0, len(texts), len(texts)), np.zeros(len(texts), dtype=bool)
+    return auto_labelled(calibration, texts, predicted, len(texts), target, level)
+
+
+def auto_line(auto: AutoLabelled) -> str:
+    """The one line ``predict`` and ``export`` say about auto-labelling."""
+    t = auto.threshold
+    if t.n_labelled == 0:
+        return (
+            f"auto-accepted none: fewer than {MIN_LABELS} final labels, too few to estimate any "
+            f"precision; label more"
+        )
+    return (
+        f"auto-accepted {auto.n_accepted:,} of {auto.n_open:,} at >= {percent(t.target)} precision "
+        f"({t.describe()})"
+    )
 
 
 def unseen_classes(labels: tuple[str, ...], seen: np.ndarray) -> list[str]:

@@ -227,6 +227,21 @@ function fmt(x, digits) {
   return x === null || x === undefined ? "–" : Number(x).toFixed(digits);
 }
 
+// Auto-labelling at the target precision (out-of-fold threshold, docs/trust.md) and the
+// suspected label errors waiting in the reviewers' queue.
+function renderTrust(t) {
+  const auto = $("auto-labelled");
+  const suspected = $("suspected");
+  if (!t || t.n_accepted === undefined) {
+    auto.textContent = "";
+  } else {
+    auto.textContent = "auto-labelled at " + Math.round(100 * t.target) + "% precision: " + t.n_accepted +
+      " items (" + (100 * t.share).toFixed(1) + "% of the catalogue)";
+    auto.title = t.line || "";
+  }
+  suspected.textContent = t && t.suspected_errors ? "suspected label errors: " + t.suspected_errors : "";
+}
+
 function renderStats(s) {
   document.dispatchEvent(new CustomEvent("alloop:stats", { detail: s })); // for search.js
   $("n-labelled").textContent = s.labelled_items;
@@ -237,6 +252,7 @@ function renderStats(s) {
   $("f1").textContent = fmt(m.macro_f1, 3);
   $("f1-how").textContent = m.estimate === "gold" ? "(on gold, " + m.estimate_n + " items)"
     : m.estimate === "cv" ? "(cross-validated, " + m.estimate_n + " labels)" : "";
+  renderTrust(s.trust);
   let status = m.version ? "model v" + m.version + " on " + m.trained_on + " labels" : "no model yet";
   if (m.training) status += " · " + m.phase + "…";
   if (m.error) status += " · training failed: " + m.error;

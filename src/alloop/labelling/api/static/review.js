@@ -135,7 +135,11 @@ function reviewRender(item) {
     $("review-meta").textContent = "";
     fields.append(el("p", "Nothing to review."));
   } else {
-    const why = item.reason === "disagreement" ? "disagreement, majority " + item.current : item.reason;
+    const m = item.model;
+    const why = item.reason === "disagreement" ? "disagreement, majority " + item.current
+      : item.reason === "model" && m ? m.why + ": labelled " + m.given + ", the model says " + m.predicted +
+        " (" + Math.round(100 * m.confidence) + "% sure, out of fold)"
+      : item.reason;
     $("review-meta").textContent = "item " + item.item_id + " · " + why + " · " + item.remaining + " to review";
     const entries = Object.entries(item.fields || {});
     if (entries.length === 0) entries.push(["text", item.text]);
