@@ -178,6 +178,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--data", "{tiny}", "--stop", "soon"], "unknown --stop"),
     ([*RUN, "--data", "{tiny}", "--stop-set-size", "2"], "--stop-set-size"),
     ([*RUN, "--data", "{tiny}", "--initial-strategy", "smart"], "--initial-strategy"),
+    ([*RUN, "--data", "{tiny}", "--initial-strategy", "label-names"], "has no text encoder"),
     ([*RUN, "--data", "{tiny}", "--no-near-duplicates", "--near-duplicate-threshold", "2"], "between 0"),
     ([*RUN, "--data", "{tiny}", "--pool-subsample", "2"], "--pool-subsample"),
     ([*RUN, "--data", "{tiny}", "--max-length", "4"], "--max-length"),

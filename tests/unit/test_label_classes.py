@@ -25,6 +25,7 @@ from alloop.loop.initial import (
     class_name_texts,
     cosine_similarity,
     label_name_representatives,
+    label_turns,
 )
 
 SYNTHETIC = {"guitar": 40, "kettle": 25, "sneaker": 12, "lipstick": 6, "tent": 3}
@@ -260,6 +261,47 @@ def test_the_live_cold_start_uses_the_class_names(tmp_path, monkeypatch):
         first.append(frame["category"][int(item["item_id"])])
         service.submit(who, _answer(item["item_id"], first[-1]))
     assert sorted(first) == sorted(SYNTHETIC)  # the first five items: one of each class
+
+
+TREE_LEAVES = {"A > guitar": 20, "A > kettle": 20, "A > sneaker": 20, "B > lipstick": 20, "C > tent": 20}
+
+
+def test_label_turns_lets_the_branches_take_turns():
+    assert label_turns(tuple(TREE_LEAVES)) == [0, 3, 4, 1, 2]
+    assert label_turns(("b", "a", "c")) == [0, 1, 2]  # flat labels keep their order
+
+
+def test_the_live_cold_start_over_a_tree_covers_the_branches_first(tmp_path, monkeypatch):
+    """Leaves named by full path: the first three items are one per top-level branch (in leaf
+    order they would all be in A)."""
+    from alloop.models import HybridClassifier
+
+    rng = np.random.default_rng(2)
+    rows = [
+        (" ".join([*rng.choice(FILLER, 3, replace=False), leaf.split(" > ")[1], str(i)]), leaf)
+        for leaf, n in TREE_LEAVES.items()
+        for i in range(n)
+    ]
+    frame = pd.DataFrame(rows, columns=["title", "category"]).iloc[rng.permutation(len(rows))]
+    frame.reset_index(drop=True).to_parquet(tmp_path / "data.parquet")
+    frame = frame.reset_index(drop=True)
+    monkeypatch.setattr(
+        "alloop.labelling.domain.trainer.classifier_factory",
+        lambda config, n: lambda seed: HybridClassifier(WordEncoder(), n, seed=seed),
+    )
+    given = {"data": str(tmp_path / "data.parquet"), "labels": tuple(TREE_LEAVES), "classifier": "hybrid"}
+    store, config, items = open_project(tmp_path / "p", given)
+    token = store.add_annotator("alice")
+    service = LabelService(store, config, items).start()
+    assert service.trainer.wait_idle(60), service.trainer.error
+    who = store.annotator_for_token(token)
+    first = []
+    for _ in range(3):
+        item = service.next_item(who)
+        assert item["source"] == "label-names"
+        first.append(frame["category"][int(item["item_id"])])
+        service.submit(who, _answer(item["item_id"], first[-1]))
+    assert [leaf.split(" > ")[0] for leaf in first] == ["A", "B", "C"]
     service.close()
 
 

@@ -185,7 +185,9 @@ def run(
         str,
         typer.Option(
             help=f"One of: {', '.join(INITIAL_STRATEGIES)}. stratified uses the gold labels (as the seed); "
-            "random and kmeans (items nearest the k-means centroids of the embeddings) use none."
+            "random, kmeans (items nearest the k-means centroids of the embeddings) and label-names "
+            "(items most like each class name, a tree's leaves as 'PARENT > LEAF', its branches taking "
+            "turns) use none."
         ),
     ] = RunConfig.initial_strategy,
     query_size: QuerySizeOption = RunConfig.query_size,

@@ -12,8 +12,9 @@ from alloop.errors import AlloopError
 if TYPE_CHECKING:
     from alloop.data.taxonomy import Taxonomy
 
-INITIAL_STRATEGIES = ("stratified", "random", "kmeans")
-"""How a simulation draws its initial labelled set (``stratified`` reads the gold labels)."""
+INITIAL_STRATEGIES = ("stratified", "random", "kmeans", "label-names")
+"""How a simulation draws its initial labelled set (``stratified`` reads the gold labels; the
+others read none: ``label-names`` ranks the pool by similarity to the class names)."""
 LABEL_FREE_STARTS = ("label-names", "kmeans", "random")
 """The cold starts that need no label, for labelling with people: the class names embedded
 (``label_name_representatives``), k-means representatives, or random. One vocabulary with
@@ -107,9 +108,13 @@ def draw_initial(
     how: str,
     rng: np.random.Generator,
     embeddings: np.ndarray | None = None,
+    name_similarity: np.ndarray | None = None,
+    first: Sequence[int] = (),
 ) -> np.ndarray:
-    """Positions of the initial labelled set in the pool. ``kmeans`` needs the pool's embeddings;
-    ``stratified`` reads the gold labels; ``random`` and ``kmeans`` use no label."""
+    """Positions of the initial labelled set in the pool. ``kmeans`` needs the pool's embeddings,
+    ``label-names`` the ``(n_items, n_classes)`` similarity of the items to the class names (classes
+    in ``first`` take their turns first, e.g. ``branch_turns``); ``stratified`` reads the gold
+    labels; the others use no label."""
     n = initial_count(initial, len(labels))
     if how == "stratified":
         return stratified_draw(labels, n, rng)
@@ -119,6 +124,10 @@ def draw_initial(
         if embeddings is None:
             raise AlloopError("`initial_strategy` kmeans needs embeddings; this classifier has none")
         return kmeans_representatives(embeddings, n, int(rng.integers(2**31 - 1)))
+    if how == "label-names":
+        if name_similarity is None:
+            raise AlloopError("`initial_strategy` label-names needs a classifier with a text encoder")
+        return label_name_representatives(name_similarity, n, int(rng.integers(2**31 - 1)), first=first)
     raise AlloopError(f"unknown `initial_strategy` {how!r}; choose from {', '.join(INITIAL_STRATEGIES)}")
 
 
@@ -208,4 +217,15 @@ def branch_turns(tree: Taxonomy) -> list[int]:
     for i, leaf in enumerate(tree.leaves):
         branches.setdefault(leaf[:1], []).append(i)
     rounds = max(len(b) for b in branches.values())
+    return [b[r] for r in range(rounds) for b in branches.values() if r < len(b)]
+
+
+def label_turns(labels: Sequence[str], sep: str = " > ") -> list[int]:
+    """``branch_turns`` for labels given as display paths ("PARENT > LEAF", as a labelling
+    project's tree labels are): label indices, the top-level branches taking turns. Flat labels
+    keep their order."""
+    branches: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        branches.setdefault(label.split(sep, 1)[0], []).append(i)
+    rounds = max((len(b) for b in branches.values()), default=0)
     return [b[r] for r in range(rounds) for b in branches.values() if r < len(b)]

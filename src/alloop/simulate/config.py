@@ -22,6 +22,7 @@ from alloop.loop.oracle import check_noise
 from alloop.loop.query import check_query_options
 from alloop.loop.stopping import LabelBudget, MaxCycles, StoppingCriterion, TargetF1, label_free
 from alloop.models import ModelConfig
+from alloop.models.config import has_text_encoder
 from alloop.strategies import (
     NEAR_DUPLICATE_THRESHOLD,
     SEED_STRATEGIES,
@@ -111,6 +112,12 @@ class RunConfig:
             )
         if self.initial_strategy == "kmeans":
             self.model.require_embeddings("`initial_strategy` kmeans")
+        if self.initial_strategy == "label-names" and not has_text_encoder(self.model.classifier):
+            raise AlloopError(
+                "`initial_strategy` label-names embeds the class names with a text encoder, but "
+                f"`classifier` {self.model.classifier} has no text encoder; choose kmeans or another "
+                "classifier"
+            )
         if self.model.max_steps is not None and self.model.max_steps < 1:
             raise AlloopError(f"`max_steps` must be at least 1, got {self.model.max_steps}")
         if self.seeds < 1:

@@ -27,9 +27,11 @@ from alloop.loop import ActiveLearner, CycleResult, draw_initial
 from alloop.loop.autolabel import AutoLabelling, out_of_fold
 from alloop.loop.engine import History
 from alloop.loop.evaluation import Scores, evaluate
-from alloop.loop.oracle import NoisyOracle, Oracle, PartialOracle, SimulatedOracle
+from alloop.loop.initial import branch_turns, class_name_texts, cosine_similarity
+from alloop.loop.oracle import AnswersLeaf, NoisyOracle, Oracle, PartialOracle, SimulatedOracle
 from alloop.loop.training import train_on_pool
 from alloop.models import Classifier, Embedder
+from alloop.models.base import HasTextEncoder
 from alloop.models.encoder import Progress
 from alloop.outputs import write_into
 from alloop.simulate.config import RunConfig
@@ -127,6 +129,16 @@ def class_confusion(
     return counts.astype(float)
 
 
+def name_similarity(model: Classifier, data: TextDataset) -> np.ndarray:
+    """The label-names cold start's ``(n_pool, n_classes)`` cosine of the pool's texts to the class
+    names, both embedded by the classifier's frozen text encoder; a tree's leaves are named by
+    their full path ("PARENT > LEAF"), which tells one name under two parents apart."""
+    if not isinstance(model, HasTextEncoder):  # RunConfig.validate refused this already
+        raise AlloopBug(f"{type(model).__name__} has no text encoder")
+    encoder = model.text_encoder
+    return cosine_similarity(encoder.embed(data.pool_texts), encoder.embed(class_name_texts(data.tree.names)))
+
+
 def prepare_seed(
     config: RunConfig,
     data: TextDataset,
@@ -141,15 +153,25 @@ def prepare_seed(
     stored = store.initial(seed)
     if stored is None:
         oracle = make_oracle(config, data, seed, similar)
-        answer = getattr(oracle, "label_leaf", oracle.label)  # the initial set is answered in full
-        embeddings = None
+        answer = oracle.label_leaf if isinstance(oracle, AnswersLeaf) else oracle.label  # answered in full
+        embeddings = similarity = None
         if config.initial_strategy == "kmeans":
             embedder = make_classifier(seed)
             if not isinstance(embedder, Embedder):  # RunConfig.validate refused this already
                 raise AlloopBug(f"{type(embedder).__name__} declares no embeddings")
             embeddings = embedder.embed(data.pool_texts)
+        elif config.initial_strategy == "label-names":
+            similarity = name_similarity(make_classifier(seed), data)
         rng = np.random.default_rng(seed)
-        initial = draw_initial(data.pool_labels, config.initial, config.initial_strategy, rng, embeddings)
+        initial = draw_initial(
+            data.pool_labels,
+            config.initial,
+            config.initial_strategy,
+            rng,
+            embeddings,
+            similarity,
+            branch_turns(data.tree),
+        )
         store.save_initial(seed, initial, answer(list(data.pool_ids[initial])))
     else:
         initial = stored[0]

@@ -37,6 +37,7 @@ from alloop.loop.initial import (
     cosine_similarity,
     kmeans_representatives,
     label_name_representatives,
+    label_turns,
 )
 from alloop.loop.partial import resolve_partial
 from alloop.loop.query import Query, check_strategy, query
@@ -407,7 +408,9 @@ class Trainer:
         unlabelled = data.unlabelled
         if self._name_similarity is not None and len(unlabelled):
             n_classes = len(self.config.labels)
-            missing = [c for c in range(n_classes) if c not in set(data.labels.tolist())]
+            seen = set(data.labels.tolist())
+            # a tree's branches take turns, so the first items cover the branches (flat: in order)
+            missing = [c for c in label_turns(self.config.labels) if c not in seen]
             chosen = label_name_representatives(
                 self._name_similarity, max(k, n_classes), self.config.seed, unlabelled, first=missing
             )
