@@ -6,6 +6,7 @@ split is never read. Each seed starts from the same stratified 100 labels for ev
 runs the engine (``ActiveLearner``) for 20 cycles of 50. Usage:
 
     python bench/graph_design.py [--data PATH] [--seeds 0 1 2] [--cycles 20] [--sklearn]
+    python bench/graph_design.py --outside --seeds 0 1 --cycles 10   # texts outside the pool: exact vs index
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import normalize
 from sklearn.semi_supervised import LabelSpreading
 from validation import pool_split
 
@@ -24,7 +26,7 @@ from alloop.loop.engine import ActiveLearner
 from alloop.loop.oracle import SimulatedOracle
 from alloop.loop.stopping import MaxCycles
 from alloop.models import Encoder, ModelConfig
-from alloop.models.graph import Embed, PoolGraph
+from alloop.models.graph import Embed, NeighbourIndex, PoolGraph
 from alloop.models.hybrid import HybridClassifier, NgramFeatures
 from alloop.strategies import get_strategy
 
@@ -38,6 +40,23 @@ SETTINGS = [  # (graph weight, alpha, neighbours)
     (0.5, 0.9, 5),
     (0.5, 0.9, 20),
 ]
+
+
+class KeptIndexGraph(PoolGraph):
+    """The HNSW graph, with texts outside the pool placed by an HNSW index kept beside it (what
+    ``PoolGraph`` did before it dropped its index after the build to save memory)."""
+
+    def fit(self, texts: Sequence[str], embed: Embed) -> KeptIndexGraph:
+        super().fit(texts, embed)
+        vectors = normalize(np.asarray(embed(self._texts), dtype=np.float32))
+        self._kept = NeighbourIndex(len(vectors), vectors.shape[1], self.exact_max)
+        self._kept.add(0, vectors)
+        return self
+
+    def _nearest(self, texts: list[str], embed: Embed) -> tuple[np.ndarray, np.ndarray]:
+        vectors = normalize(np.asarray(embed(texts), dtype=np.float32))
+        neighbour, similarity = self._kept.search(vectors, min(self.n_neighbours, self._kept.n))
+        return np.clip(similarity.astype(np.float64), 0.0, None), neighbour
 
 
 class SklearnGraph(PoolGraph):
@@ -71,6 +90,11 @@ def main() -> None:
     parser.add_argument(
         "--ann", action="store_true", help="only: head alone, exact graph, approximate (HNSW) graph"
     )
+    parser.add_argument(
+        "--outside",
+        action="store_true",
+        help="only the HNSW graph, texts outside the pool placed by exact search (now) or by a kept index",
+    )
     args = parser.parse_args()
 
     data = load_dataset(args.data, text_columns=args.text, label_column=args.label)
@@ -88,6 +112,12 @@ def main() -> None:
         settings = [
             (f"weight {weight:g}, exact neighbours", weight, PoolGraph(exact_max=len(pool))),
             (f"weight {weight:g}, approximate (HNSW) neighbours", weight, PoolGraph(exact_max=0)),
+        ]
+    if args.outside:
+        weight = ModelConfig().graph_weight
+        settings = [
+            (f"weight {weight:g}, HNSW graph, outside: exact search", weight, PoolGraph(exact_max=0)),
+            (f"weight {weight:g}, HNSW graph, outside: kept HNSW index", weight, KeptIndexGraph(exact_max=0)),
         ]
     if args.sklearn:
         settings.append(("weight 0.5, scikit-learn LabelSpreading (alpha 0.2)", 0.5, SklearnGraph(10, 0.2)))

@@ -14,6 +14,7 @@ The workers' start-up (loading the encoder) is timed apart from the pass. The ve
 are compared (the shards are the serial pass's own chunks, so they should be equal).
 
     python bench/ray_embed.py --titles 20000
+    python bench/ray_embed.py --titles 100000 --serial-titles 10000   # one process on the first 10k only
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def titles(n: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--titles", type=int, default=20_000)
+    parser.add_argument(
+        "--serial-titles",
+        type=int,
+        help="the one-process pass embeds only the first N titles (its rate, and the vectors compared)",
+    )
     args = parser.parse_args()
     import ray
     import torch
@@ -55,11 +61,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         torch.set_num_threads(os.cpu_count() or 1)
         serial = Encoder(cache_dir=Path(tmp) / "serial")
+        first = texts[: args.serial_titles or len(texts)]
         start = time.perf_counter()
-        one = serial.embed(texts)
+        one = serial.embed(first)
         one_s = time.perf_counter() - start
-        rate = len(texts) / one_s
-        print(f"one process ({torch.get_num_threads()} threads): {one_s:.1f} s, {rate:.0f} titles/s")
+        rate = len(first) / one_s
+        print(
+            f"one process ({torch.get_num_threads()} threads), {len(first):,} titles: {one_s:.1f} s, "
+            f"{rate:.0f} titles/s"
+        )
         print(f"  load average {os.getloadavg()[0]:.1f}", flush=True)
 
         node = {"num_cpus": 1, "object_store_memory": 300 * 1024**2}
@@ -86,14 +96,16 @@ def main() -> None:
         finally:
             ray.shutdown()
             cluster.shutdown()
-        two = driver.embed(texts)
+        two = driver.embed(first)
         same = np.array_equal(one, two)
         print(
-            f"sharded, {nodes} nodes x 1 worker ({threads} torch threads): start-up {startup_s:.1f} s, "
-            f"pass {sharded_s:.1f} s, {len(texts) / sharded_s:.0f} titles/s; vectors equal: {same}"
+            f"sharded, {nodes} nodes x 1 worker ({threads} torch threads), {len(texts):,} titles: start-up "
+            f"{startup_s:.1f} s, pass {sharded_s:.1f} s, {len(texts) / sharded_s:.0f} titles/s; vectors of "
+            f"the first {len(first):,} equal to one process's: {same}"
             + ("" if same else f" (max diff {np.abs(one - two).max():.1e})")
         )
-        print(f"  load average {os.getloadavg()[0]:.1f}; one process / sharded = {one_s / sharded_s:.2f}")
+        speed = (len(texts) / sharded_s) / rate
+        print(f"  load average {os.getloadavg()[0]:.1f}; sharded rate / one-process rate = {speed:.2f}")
         per_worker = len(texts) / sharded_s / 2
         print(f"per worker (1 CPU, sharing this machine): {per_worker:.0f} titles/s")
         for n in (1_000_000, 10_000_000):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from alloop.models.graph import PoolGraph, exact_neighbours
+from alloop.models.graph import NeighbourIndex, PoolGraph, exact_neighbours, search_blocks
 
 
 def clustered(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -45,7 +45,7 @@ def test_the_approximate_graph_agrees_with_the_exact_one_and_spreads_the_same():
     texts = [f"t{i}" for i in range(n)]
     exact = PoolGraph(exact_max=n).fit(texts, encoder.embed)
     approx = PoolGraph(exact_max=100).fit(texts, encoder.embed)
-    assert exact._index.exact and not approx._index.exact
+    assert not exact.approximate and approx.approximate
     a, b = exact._walk, approx._walk
     overlap = np.mean([len(np.intersect1d(a[i].indices, b[i].indices)) / len(a[i].indices) for i in range(n)])
     assert overlap > 0.97
@@ -74,7 +74,7 @@ def test_a_pool_above_the_old_limit_of_100000_titles_gets_its_graph():
     n = 100_500
     encoder = ArrayEncoder(clustered(n, dim=8, seed=4))
     g = PoolGraph().fit([f"t{i}" for i in range(n)], encoder.embed)
-    assert g.fitted and g._walk.shape == (n, n) and not g._index.exact
+    assert g.fitted and g._walk.shape == (n, n) and g.approximate
     share = g.spread(["t0", "t1"], np.array([0, 1]), 2)
     assert (share.sum(axis=1) > 0).mean() > 0.5  # the labels reached far into the pool
 
@@ -117,3 +117,53 @@ def test_the_fast_spreading_matches_the_first_formula_and_repeats_itself():
         again = PoolGraph().fit(texts, ArrayEncoder(vectors).embed)
         again = again.spread([f"t{i}" for i in nodes], labels, 6)
         np.testing.assert_array_equal(share, again)  # deterministic: the same pool, the same answer
+
+
+def test_the_block_search_is_the_brute_force_search_ties_included():
+    pool = clustered(1000, seed=5)
+    pool[700:720] = pool[3]  # exact ties: the lower index must win, as in exact_neighbours
+    queries = np.concatenate([clustered(300, seed=6), pool[3:4]])
+    full = queries @ pool.T
+    expected = np.lexsort((np.broadcast_to(np.arange(1000), full.shape), -full), axis=1)[:, :7]
+    for size in (1, 6, 64, 333, 1000):  # blocks smaller than k, uneven, one block
+        blocks = (pool[lo : lo + size] for lo in range(0, 1000, size))
+        index, similarity = search_blocks(queries, blocks, 7)
+        np.testing.assert_array_equal(index, expected)
+        np.testing.assert_allclose(similarity, np.take_along_axis(full, expected, axis=1), rtol=1e-6)
+
+
+class NamedEncoder:
+    """Pool text "t{i}" is row i of ``pool``, outside text "o{i}" row i of ``outside``."""
+
+    def __init__(self, pool: np.ndarray, outside: np.ndarray):
+        self.rows = {"t": pool, "o": outside}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self.rows[t[0]][int(t[1:])] for t in texts])
+
+
+def test_texts_outside_the_pool_find_their_neighbours_without_keeping_the_index():
+    n = 3000
+    pool, outside = clustered(n, seed=7), clustered(200, seed=8)
+    encoder = NamedEncoder(pool, outside)
+    g = PoolGraph(exact_max=100).fit([f"t{i}" for i in range(n)], encoder.embed)
+    assert g.approximate
+    assert not any(isinstance(v, NeighbourIndex) for v in vars(g).values())  # the index was dropped
+    texts = [f"o{i}" for i in range(200)]
+    weight, nodes = g._nearest(texts, encoder.embed)
+    # the exact nearest nodes, as brute force finds them
+    full = outside @ pool.T
+    expected = np.lexsort((np.broadcast_to(np.arange(n), full.shape), -full), axis=1)[:, :10]
+    np.testing.assert_array_equal(nodes, expected)
+    nearest = np.take_along_axis(full, expected, axis=1)
+    np.testing.assert_allclose(weight, np.clip(nearest, 0, None), rtol=1e-5)
+    # the HNSW index kept before found most of them (it is approximate: 0.96 on these 16-dim clusters)
+    index = NeighbourIndex(n, pool.shape[1], exact_max=100)
+    index.add(0, pool)
+    hnsw, _ = index.search(outside, 10)
+    assert np.mean([len(np.intersect1d(a, b)) for a, b in zip(hnsw, nodes, strict=True)]) / 10 > 0.9
+    # and the shares of an outside text are the same from a second graph of the same pool
+    share = g.spread(["t0", "t1", "t2"], np.array([0, 1, 2]), 3)
+    again = PoolGraph(exact_max=100).fit([f"t{i}" for i in range(n)], encoder.embed)
+    first, second = (graph.proba(share, texts, encoder.embed) for graph in (g, again))
+    np.testing.assert_array_equal(first, second)

@@ -14,7 +14,7 @@ class's seeds carry the same total weight, since the score is macro-F1.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,9 +42,9 @@ HNSW_M = 16
 """Links per node of the HNSW index: 16 gave recall@10 0.998 at 30k and 100k (bench/ann_graph.py)."""
 HNSW_EF_CONSTRUCTION = 100
 HNSW_EF_SEARCH = 64
-CHUNK = 65_536
-"""Texts embedded (float32) at a time while the index is built, so a million titles never sit in
-memory twice."""
+CHUNK = 16_384
+"""Texts embedded (float32) at a time while the graph is built and while texts outside it are
+looked up, so a million titles never sit in memory twice (a chunk is 25 MB at 384 dimensions)."""
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 log = logging.getLogger(__name__)
@@ -67,6 +67,41 @@ def exact_neighbours(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarra
         index[lo : lo + chunk] = np.take_along_axis(top, order, axis=1)
         similarity[lo : lo + chunk] = np.take_along_axis(sims, order, axis=1)
     return index, similarity
+
+
+def search_blocks(queries: np.ndarray, blocks: Iterable[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows most similar to each of ``queries`` (indices, similarities), most similar
+    first and ties by index, among the rows of ``blocks`` taken in turn (row indices run on from
+    one block to the next): an exact search that never holds more than one block of the rows.
+
+    After the first rows, a block's similarities are only kept where they beat a query's
+    ``k``-th best so far, so the top-k selection costs little beside the matrix product."""
+    n_queries = len(queries)
+    best_index = np.full((n_queries, k), -1, dtype=np.int64)
+    best_sim = np.full((n_queries, k), -np.inf, dtype=np.float32)
+    start = 0
+    for block in blocks:
+        step = max(1, (WORKING_MEMORY_MB << 20) // (4 * max(len(block), 1)))
+        for lo in range(0, n_queries, step):
+            hi = min(n_queries, lo + step)
+            sims = queries[lo:hi] @ block.T
+            floor = best_sim[lo:hi, -1:]
+            rows, cols = np.nonzero(sims > floor)  # a tie with the k-th best loses: higher index
+            if len(rows) > 8 * sims.shape[0] * k:  # the first rows: select before merging
+                m = sims.shape[1]
+                top = np.argpartition(sims, m - min(k, m), axis=1)[:, m - min(k, m) :]
+                kth = np.take_along_axis(sims, top, axis=1).min(axis=1, keepdims=True)
+                rows, cols = np.nonzero(sims >= kth)  # every row tied with the k-th, as above
+            merged_rows = np.concatenate([np.repeat(np.arange(hi - lo), k), rows])
+            merged_index = np.concatenate([best_index[lo:hi].ravel(), start + cols.astype(np.int64)])
+            merged_sim = np.concatenate([best_sim[lo:hi].ravel(), sims[rows, cols]])
+            order = np.lexsort((merged_index, -merged_sim, merged_rows))
+            first = np.searchsorted(merged_rows[order], np.arange(hi - lo))
+            take = order[(first[:, None] + np.arange(k)).ravel()]
+            best_index[lo:hi] = merged_index[take].reshape(hi - lo, k)
+            best_sim[lo:hi] = merged_sim[take].reshape(hi - lo, k)
+        start += len(block)
+    return best_index, best_sim
 
 
 class NeighbourIndex:
@@ -138,7 +173,9 @@ class PoolGraph:
         self.exact_max = exact_max
         self._key: int | None = None
         self._row: dict[str, int] = {}
-        self._index: NeighbourIndex | None = None
+        self._texts: list[str] = []  # the nodes' texts, in node order
+        self.approximate = False
+        """Whether the last graph was found by the HNSW index (else exactly)."""
         self._walk: sp.csr_matrix | None = None
         self._step: sp.csr_matrix | None = None  # alpha * walk, nodes in the order of _nodes
         self._position: np.ndarray | None = None  # each node's row in _step
@@ -163,7 +200,7 @@ class PoolGraph:
                 f"{self.max_titles:,}",
             )
         if len(unique) < 2 or too_many:
-            self._key, self._walk, self._index = key, None, None
+            self._key, self._walk, self._texts, self._row = key, None, [], {}
             self._step = self._position = None
             return self
         n, k = len(unique), min(self.n_neighbours, len(unique) - 1)
@@ -180,6 +217,8 @@ class PoolGraph:
             vectors = normalize(np.asarray(embed(unique[start : start + step]), dtype=np.float32))
             rows = slice(start, start + len(vectors))
             neighbour[rows], similarity[rows] = index.self_neighbours(start, vectors, k)
+        self.approximate = not index.exact
+        del index  # the HNSW index holds a float32 copy of every vector: 1.7 GB at 1M titles
         graph = sp.csr_matrix(
             (np.clip(similarity.ravel(), 0.0, None), neighbour.ravel(), np.arange(0, n * k + 1, k)),
             shape=(n, n),
@@ -189,7 +228,7 @@ class PoolGraph:
         degree = np.asarray(graph.sum(axis=1)).ravel()
         scale = sp.diags((1.0 / np.sqrt(np.maximum(degree, 1e-12))).astype(np.float32))
         self.set_walk((scale @ graph @ scale).tocsr())
-        self._index, self._key, self._outside = index, key, None
+        self._key, self._outside, self._texts = key, None, unique
         self._row = {t: i for i, t in enumerate(unique)}
         return self
 
@@ -243,7 +282,7 @@ class PoolGraph:
         inside = nodes >= 0
         out[inside] = share[nodes[inside]]
         outside = np.flatnonzero(~inside)
-        if len(outside) and self._index is not None:
+        if len(outside) and self._texts:
             weight, neighbour = self._nearest([texts[i] for i in outside], embed)
             mixed = np.einsum("nk,nkc->nc", weight, share[neighbour])
             total = mixed.sum(axis=1, keepdims=True)
@@ -251,15 +290,26 @@ class PoolGraph:
         return out
 
     def _nearest(self, texts: list[str], embed: Embed) -> tuple[np.ndarray, np.ndarray]:
-        """Similarities to and indices of the nearest nodes; kept for the last texts asked,
-        since the loop evaluates the same test titles every cycle."""
+        """Similarities to and indices of the nearest nodes, found exactly against the nodes'
+        own vectors, read through ``embed`` a chunk at a time (the encoder keeps them in float16);
+        kept for the last texts asked, since the loop evaluates the same test titles every cycle.
+
+        No index is kept for this: an HNSW index holds its own float32 copy of every vector (1.7
+        GB at a million titles, the largest item of a run's memory there), and the texts outside
+        the pool are few (the test set) and asked once. The exact search costs a pass over the
+        pool's vectors per batch of texts: about 20 s for 1,865 texts against 1M nodes on the
+        2-core machine of docs/scale.md."""
         key = hash(tuple(texts))
         if self._outside is not None and self._outside[0] == key:
             return self._outside[1], self._outside[2]
-        assert self._index is not None
         vectors = normalize(np.asarray(embed(texts), dtype=np.float32))
-        k = min(self.n_neighbours, self._index.n)
-        neighbour, similarity = self._index.search(vectors, k)
+        k = min(self.n_neighbours, len(self._texts))
+        nodes = self._texts
+        blocks = (
+            normalize(np.asarray(embed(nodes[lo : lo + CHUNK]), dtype=np.float32))
+            for lo in range(0, len(nodes), CHUNK)
+        )
+        neighbour, similarity = search_blocks(vectors, blocks, k)
         weight = np.clip(similarity.astype(np.float64), 0.0, None)
         self._outside = (key, weight, neighbour)
         return weight, neighbour
