@@ -17,10 +17,10 @@ import pytest
 from alloop.models import ModelConfig
 from alloop.simulate.config import RunConfig
 from alloop.simulate.experiment import run_experiment
-from alloop.simulate.store import ResultStore
+from alloop.simulate.store import TIMING_COLUMNS, ResultStore
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "COLUMNS": "120"}
-TIMING = ["fit_seconds", "eval_seconds", "score_seconds", "query_seconds", "seconds", "auto_seconds"]
+TIMING = list(TIMING_COLUMNS)
 
 
 def alloop(*args: str, timeout: int = 3600) -> subprocess.CompletedProcess[str]:

@@ -23,13 +23,13 @@ from alloop.models import ModelConfig
 from alloop.simulate.config import RunConfig
 from alloop.simulate.experiment import run_experiment
 from alloop.simulate.plan import QuietObserver
-from alloop.simulate.store import ResultStore
+from alloop.simulate.store import TIMING_COLUMNS, ResultStore
 
 pytest.importorskip("ray")
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "COLUMNS": "120"}
 ENV.pop("RAY_ADDRESS", None)
-TIMING = ["fit_seconds", "eval_seconds", "score_seconds", "query_seconds", "seconds"]
+TIMING = list(TIMING_COLUMNS)
 GRID = [
     "--classifier", "tfidf", "--strategy", "margin", "--strategy", "random", "--seeds", "2",
     "--initial", "40", "--query-size", "20", "--cycles", "4",

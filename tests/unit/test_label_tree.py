@@ -15,7 +15,7 @@ from label_support import run_main
 from tree_data import tree_catalogue
 
 from alloop.errors import AlloopError
-from alloop.labelling.config import parse_labels
+from alloop.labelling.config import FLAT_STRATEGY, TREE_STRATEGY, LabelConfig, parse_labels
 from alloop.labelling.domain.queue import Snapshot
 from alloop.labelling.domain.service import Answer, LabelService
 from alloop.labelling.domain.trainer import fit_model, train_with_partial, training_set
@@ -228,11 +228,22 @@ def test_the_live_trainer_trains_on_a_partial_label_and_requeues_its_item(data, 
         assert service.trainer.wait_idle(120)
         assert service.trainer.error is None
         snapshot = service.snapshot
-        assert snapshot.version == 1 and snapshot.source == "margin"
+        assert snapshot.version == 1 and snapshot.source == TREE_STRATEGY
         assert snapshot.n_trained == 11  # the partial label is trained on
         assert snapshot.reopened == frozenset({2})  # and its item waits for its leaf
     finally:
         service.close()
+
+
+def test_a_tree_project_ranks_with_the_tree_strategy_unless_one_is_chosen(data, tmp_path):
+    _, config, _ = make(tmp_path / "p", data)
+    assert config.strategy is None and config.strategy_name == TREE_STRATEGY
+    strategy = config.get_strategy()
+    assert strategy.knows_tree and len(strategy.select.keywords["tree"]) == len(config.labels)
+    _, chosen, _ = make(tmp_path / "q", data, strategy="margin")
+    assert chosen.strategy_name == "margin" and not chosen.get_strategy().knows_tree
+    flat = LabelConfig(data=str(data), labels=("Kettles", "Mugs"))
+    assert flat.strategy_name == FLAT_STRATEGY and not flat.get_strategy().knows_tree
 
 
 def test_a_partial_label_agrees_with_a_leaf_under_it():

@@ -10,7 +10,7 @@ import numpy as np
 
 from alloop.loop.engine import CycleResult
 from alloop.loop.evaluation import evaluate
-from alloop.simulate.store import METRIC_COLUMNS, CycleRecord, ResultStore
+from alloop.simulate.store import METRIC_COLUMNS, TIMING_COLUMNS, CycleRecord, ResultStore
 
 
 def result() -> CycleResult:
@@ -45,3 +45,8 @@ def test_an_older_results_db_gains_a_missing_column(tmp_path):
     )
     assert store.cycles().loc[0, "n_labelled"] == 10
     store.close()
+
+
+def test_every_wall_time_field_is_a_timing_column():
+    """Tests that compare two runs of one plan drop exactly these columns."""
+    assert set(TIMING_COLUMNS) == {f.name for f in fields(CycleRecord) if f.name.endswith("seconds")}

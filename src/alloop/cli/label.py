@@ -34,7 +34,7 @@ from alloop.cli.options import (
     given_on_command_line,
 )
 from alloop.errors import AlloopError
-from alloop.labelling.config import COLD_STARTS, LabelConfig, parse_labels
+from alloop.labelling.config import COLD_STARTS, FLAT_STRATEGY, TREE_STRATEGY, LabelConfig, parse_labels
 from alloop.loop.autolabel import DEFAULT_CONFIDENCE
 from alloop.models import ModelConfig
 
@@ -102,7 +102,13 @@ def label(
         str | None, typer.Option(help="Column of known labels, to measure annotators and the model (demos).")
     ] = None,
     id_column: IdOption = None,
-    strategy: Annotated[str, typer.Option(help=STRATEGY_HELP)] = LabelConfig.strategy,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help=f"{STRATEGY_HELP} [default: {FLAT_STRATEGY}; {TREE_STRATEGY} for a category tree]",
+            show_default=False,
+        ),
+    ] = None,
     classifier: ClassifierOption = ModelConfig.classifier,
     query_size: QuerySizeOption = LabelConfig.query_size,
     overlap: Annotated[
@@ -196,7 +202,7 @@ def label(
     out = Console(highlight=False)
     out.print(
         f"[bold]project[/] {project}: {len(items):,} items, {len(config.labels)} labels, "
-        f"classifier {config.classifier}, strategy {config.strategy}, retrain every {config.query_size}"
+        f"classifier {config.classifier}, strategy {config.strategy_name}, retrain every {config.query_size}"
     )
     for note in config.notes:
         out.print(f"  [yellow]note[/]: {note}")

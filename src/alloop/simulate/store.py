@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS queried (
 """
 
 
+TIMING_COLUMNS = ("fit_seconds", "eval_seconds", "score_seconds", "query_seconds", "seconds", "auto_seconds")
+"""The ``cycles`` columns that are wall times: they differ from one run of the same plan to the next."""
+
+
 @dataclass(frozen=True)
 class CycleRecord:
     """One cycle's row in results.db: the one shape a cycle has between the engine's

@@ -503,7 +503,7 @@ def summarise(service: LabelService, names: dict[int, str], you: Annotator | Non
         "annotators": per_annotator,
         "model": {
             "classifier": config.classifier,
-            "strategy": config.strategy,
+            "strategy": config.strategy_name,
             "query_size": config.query_size,
             "version": snapshot.version,
             "queue_source": snapshot.source,

@@ -361,7 +361,7 @@ class Trainer:
             self.version += 1
             snapshot = Snapshot(
                 tuple(int(p) for p in ranked.positions),
-                config.strategy,
+                config.strategy_name,
                 self.version,
                 data.n_trained,
                 estimate,
