@@ -42,7 +42,8 @@ def main() -> None:
     parser.add_argument(
         "--serial-titles",
         type=int,
-        help="the one-process pass embeds only the first N titles (its rate, and the vectors compared)",
+        help="the one-process pass embeds only the first N titles, rounded down to whole chunks of 2,048 "
+        "(its rate, and the vectors compared)",
     )
     args = parser.parse_args()
     import ray
@@ -51,7 +52,7 @@ def main() -> None:
 
     from alloop.data import load_dataset
     from alloop.models import ModelConfig
-    from alloop.models.encoder import Encoder
+    from alloop.models.encoder import EMBED_CHUNK, Encoder
     from alloop.simulate.config import RunConfig
     from alloop.simulate.ray import GridWorker, WorkerPool, embed_on_ray
 
@@ -61,7 +62,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         torch.set_num_threads(os.cpu_count() or 1)
         serial = Encoder(cache_dir=Path(tmp) / "serial")
-        first = texts[: args.serial_titles or len(texts)]
+        n_first = args.serial_titles or len(texts)
+        if n_first < len(texts):  # whole chunks, as the shards are: a shorter last chunk batches and
+            # pads its texts differently, which moves a few float16 values by one step (6e-5)
+            n_first = max(EMBED_CHUNK, n_first // EMBED_CHUNK * EMBED_CHUNK)
+        first = texts[:n_first]
         start = time.perf_counter()
         one = serial.embed(first)
         one_s = time.perf_counter() - start
