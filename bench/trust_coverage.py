@@ -149,9 +149,10 @@ def corpus(data, args) -> list[str]:
 
 
 def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[dict[str, object]]:
-    """Every target at one budget. The rule as alloop applies it (``decide``: the fold models'
-    mean confidence, agreeing with the model trained on every label), and beside it the same
-    threshold on that model's own confidence (``*_full``), which alloop does not use."""
+    """Every target at one budget. Three ways to apply the threshold: the fold models' mean
+    confidence, agreeing with the model trained on every label (no suffix: alloop's rule until
+    2026-12-05); every fold model's (``*_min``: alloop's rule, ``decide`` on
+    ``Calibration.least_proba``); the model trained on every label (``*_full``, never used)."""
     start = time.perf_counter()
     positions = learner.labelled
     given = learner.labels[positions]
@@ -164,8 +165,8 @@ def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[d
     rest_texts = [data.pool_texts[i] for i in rest]
     pool = learner.classifier.predict_proba(rest_texts)
     test = learner.classifier.predict_proba(data.test_texts)
-    # every fold model's probabilities: their mean (the rule until 2026-12-05) and their least
-    # (``*_min``: every fold model gives the class at least the threshold)
+    # every fold model's probabilities: their least (``*_min``: every fold model gives the class at
+    # least the threshold: alloop's rule) and their mean (the rule until 2026-12-05)
     pool_folds = np.stack([m.predict_proba(rest_texts) for m in found.models])
     test_folds = np.stack([m.predict_proba(data.test_texts) for m in found.models])
     pool_ens, test_ens = pool_folds.mean(axis=0), test_folds.mean(axis=0)
@@ -245,12 +246,15 @@ def summarise(rows: pd.DataFrame) -> None:
     print("coverage side by side (mean over seeds): mean rule, least rule, full model")
     print(side.mean().to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"out-of-fold seconds per measurement: median {rows['cv_seconds'].median():.2f}")
-    print(markdown(rows))
+    for v, what in (("_min", "alloop's rule (every fold model)"), ("", "the fold models' mean")):
+        if f"estimated{v}" in rows:
+            print(f"\n{what}:{markdown(rows, v)}")
 
 
-def markdown(rows: pd.DataFrame) -> str:
+def markdown(rows: pd.DataFrame, v: str = "") -> str:
     """docs/trust.md's table: per strategy and budget, mean over seeds of the estimated and the
-    measured coverage, and the measured precision over the seeds that accepted any test item."""
+    measured coverage, and the measured precision over the seeds that accepted any test item
+    (``v``: the columns' suffix, the way the threshold is applied)."""
     lines = []
     for level, at in rows.groupby("confidence", sort=False):
         targets = list(dict.fromkeys(at["target"]))
@@ -264,14 +268,15 @@ def markdown(rows: pd.DataFrame) -> str:
             cells = []
             for target in targets:
                 g = group[group["target"] == target]
-                claimed = g[g["test_coverage"] > 0]
+                claimed = g[g[f"test_coverage{v}"] > 0]
+                got = claimed[f"test_precision{v}"]
                 precision = (
-                    f"{claimed['test_precision'].mean():.1%} (min {claimed['test_precision'].min():.1%}, "
-                    f"{len(claimed)} of {len(g)} seeds)"
+                    f"{got.mean():.1%} (min {got.min():.1%}, {len(claimed)} of {len(g)} seeds)"
                     if len(claimed)
                     else "none accepted"
                 )
-                cells.append(f"{g['estimated'].mean():.1%} / {g['test_coverage'].mean():.1%} / {precision}")
+                shown, measured = g[f"estimated{v}"].mean(), g[f"test_coverage{v}"].mean()
+                cells.append(f"{shown:.1%} / {measured:.1%} / {precision}")
             lines.append(f"| {strategy} | {n:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from scipy import integrate, stats
 
 from alloop.errors import AlloopError
 from alloop.loop.autolabel import (
+    Calibration,
     Threshold,
     choose_threshold,
     coverage,
@@ -136,6 +137,30 @@ def test_coverage_counts_the_accepted_and_their_precision():
     agreeing = coverage(threshold, proba, np.array([0, 1, 1, 0]), np.array([0, 1, 1, 1]))
     assert agreeing.n_accepted == 1 and agreeing.precision == 1.0
     assert decide(threshold, proba, np.array([0, 1, 1, 0])).tolist() == [True, False, False, False]
+
+
+class Fixed:
+    """A fold model that gives fixed probabilities, whatever the texts."""
+
+    def __init__(self, rows: list[list[float]]):
+        self.rows = np.array(rows)
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return self.rows[: len(texts)]
+
+
+def test_every_fold_model_must_clear_the_threshold_with_the_same_class():
+    threshold = Threshold(0.8, 0.95, 0.95, 100, 50, 1, 0.96)
+    folds = (
+        Fixed([[0.95, 0.05], [0.99, 0.01], [0.9, 0.1]]),
+        Fixed([[0.9, 0.1], [0.99, 0.01], [0.9, 0.1]]),
+        Fixed([[0.85, 0.15], [0.7, 0.3], [0.1, 0.9]]),  # unsure of item 1, the other class for item 2
+    )
+    found = Calibration(np.zeros((0, 2)), np.zeros(0, dtype=np.int64), folds)  # type: ignore[arg-type]
+    least = found.least_proba(["a", "b", "c"])
+    np.testing.assert_allclose(least, [[0.85, 0.05], [0.7, 0.01], [0.1, 0.1]])
+    # item 1's mean confidence (0.893) clears 0.8, but one fold model is below it: not accepted
+    assert decide(threshold, least, np.array([0, 0, 0])).tolist() == [True, False, False]
 
 
 @pytest.mark.parametrize("bad", [1.5, 1.0, 0.0, -0.1, float("nan")])

@@ -410,9 +410,9 @@ class ActiveLearner:
         if threshold.value is None:  # nothing can be accepted: spare the fold models' predictions
             estimated, test = Coverage(0.0, 0), Coverage(0.0, 0)
         else:
-            ensemble = found.ensemble([self.pool_texts[i] for i in rest])
+            ensemble = found.least_proba([self.pool_texts[i] for i in rest])
             estimated = coverage(threshold, ensemble, model.argmax(axis=1))
-            test_ensemble = found.ensemble(self.test_texts)
+            test_ensemble = found.least_proba(self.test_texts)
             test = coverage(threshold, test_ensemble, test_proba.argmax(axis=1), self.test_labels)
         return AutoCycle(threshold, estimated, test, time.perf_counter() - start)
 

@@ -6,9 +6,9 @@ draws half of each batch at random among the more confident half of the pool, wh
 threshold falls, which gives the bound its evidence.
 
 On amazon-in (hybrid, 5 seeds, each its own split; docs/trust.md) margin certified nothing at 95%
-or 90% precision up to 2,000 labels and balanced-margin 6% at 90% only at 2,000; coverage-margin
-certified 10.6% of the unlabelled pool at 95% with 1,100 labels (random 10.3%) and 53% at 90%
-(random 47%). An earlier variant, half the batch drawn uniformly from the whole pool, certified
+or 90% precision up to 2,000 labels and balanced-margin 3% at 90% only at 2,000; coverage-margin
+certified 7.1% of the unlabelled pool at 95% with 1,100 labels (random 6.7%) and 38% at 90%
+(random 36%). An earlier variant, half the batch drawn uniformly from the whole pool, certified
 less at every budget in an earlier one-split measurement (0% and 23% at 1,100) and was dropped."""
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def auto_labelled(
     if threshold.value is None or not texts:
         accepted = np.zeros(len(texts), dtype=bool)
     else:
-        accepted = decide(threshold, calibration.ensemble(texts), predicted)
+        accepted = decide(threshold, calibration.least_proba(texts), predicted)
     return AutoLabelled(threshold, int(accepted.sum()), len(texts), n_items), accepted
 
 
