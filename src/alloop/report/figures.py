@@ -101,17 +101,28 @@ def queried_classes(
     return path
 
 
-def per_class_heatmap(final_f1: pd.DataFrame, path: Path) -> Path:
+LABEL_CHARS = 48
+"""Longest class name on an axis; a longer one (a deep category path) keeps its end, the leaf."""
+
+
+def short(name: object) -> str:
+    text = str(name)
+    return text if len(text) <= LABEL_CHARS else "…" + text[-(LABEL_CHARS - 1) :]
+
+
+def per_class_heatmap(
+    final_f1: pd.DataFrame, path: Path, title: str = "Final per-class F1 (mean over seeds)"
+) -> Path:
     """Final per-class F1 (mean over seeds): classes down, strategies across."""
     fig, ax = subplots(figsize=(2.2 + 1.3 * final_f1.shape[1], 1.2 + 0.38 * final_f1.shape[0]), dpi=120)
     image = ax.imshow(final_f1.to_numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(final_f1.shape[1]), final_f1.columns, rotation=30, ha="right", fontsize=9)
-    ax.set_yticks(range(final_f1.shape[0]), final_f1.index, fontsize=8)
+    ax.set_yticks(range(final_f1.shape[0]), [short(c) for c in final_f1.index], fontsize=8)
     for (i, j), v in np.ndenumerate(final_f1.to_numpy()):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v < 0.6 else "black")
     ax.set_xlabel("strategy")
     ax.set_ylabel("class")
-    ax.set_title("Final per-class F1 (mean over seeds)")
+    ax.set_title(title)
     fig.colorbar(image, ax=ax, label="F1")
     fig.tight_layout()
     fig.savefig(path)
@@ -125,8 +136,9 @@ def confusion(matrix: np.ndarray, classes: Sequence[str], path: Path, title: str
     size = 2.5 + 0.42 * len(classes)
     fig, ax = subplots(figsize=(size + 1.5, size), dpi=110)
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    names = [short(c) for c in classes]
+    ax.set_xticks(range(len(classes)), names, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(classes)), names, fontsize=7)
     for (i, j), v in np.ndenumerate(share):
         if v >= 0.05:
             ax.text(

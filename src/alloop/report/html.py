@@ -24,6 +24,19 @@ from alloop.report import figures, levels, stats, trust
 from alloop.report.verdict import verdict
 from alloop.simulate.store import ResultStore
 
+MAX_SHOWN_CLASSES = 40
+"""Classes one heat map or confusion matrix shows: beyond this (a category tree of hundreds of
+leaves) the picture is taller than a screen and megabytes large, so it keeps the classes that need
+attention (lowest F1, most confused); per_class.csv keeps them all."""
+
+
+def most_confused(matrix: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` classes with the most errors, as true or as predicted class, in index
+    order (ties by index, so the choice is deterministic)."""
+    errors = matrix.sum(axis=0) + matrix.sum(axis=1) - 2 * np.diag(matrix)
+    return np.sort(np.argsort(-errors, kind="stable")[:k])
+
+
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
@@ -209,7 +222,12 @@ def _render(run_dir: Path, work: Path) -> None:
     final = per_class[per_class["cycle"] == per_class.groupby(["strategy", "seed"])["cycle"].transform("max")]
     heat = final.pivot_table(index="class", columns="strategy", values="f1", aggfunc="mean")
     heat = heat[list(dict.fromkeys(cycles["strategy"]))]
-    pngs["per-class F1"] = figures.per_class_heatmap(heat, work / "per_class_f1.png")
+    heat_title = "Final per-class F1 (mean over seeds)"
+    if len(heat) > MAX_SHOWN_CLASSES:
+        heat_title += f":\nthe {MAX_SHOWN_CLASSES} lowest of {len(heat)} classes"
+        lowest = heat.mean(axis=1).sort_values(kind="stable").index[:MAX_SHOWN_CLASSES]
+        heat = heat.loc[lowest]
+    pngs["per-class F1"] = figures.per_class_heatmap(heat, work / "per_class_f1.png", heat_title)
     pngs["stopping"] = figures.stopping_signals(cycles, work / "stopping.png")
     confusions = []
     for strategy in dict.fromkeys(cycles["strategy"]):
@@ -220,12 +238,13 @@ def _render(run_dir: Path, work: Path) -> None:
         )
         present = np.flatnonzero(np.bincount(test_labels, minlength=len(classes)))
         matrix = np.asarray(matrix)[np.ix_(present, present)]
-        path = figures.confusion(
-            matrix,
-            [classes[i] for i in present],
-            work / f"confusion_{strategy}.png",
-            f"{strategy}: final model, summed over seeds",
-        )
+        title = f"{strategy}: final model, summed over seeds"
+        if len(present) > MAX_SHOWN_CLASSES:
+            title += f"; the {MAX_SHOWN_CLASSES} of {len(present)} classes with the most errors"
+            keep = most_confused(matrix, MAX_SHOWN_CLASSES)
+            present, matrix = present[keep], matrix[np.ix_(keep, keep)]
+        names = [classes[i] for i in present]
+        path = figures.confusion(matrix, names, work / f"confusion_{strategy}.png", title)
         confusions.append((strategy, path))
 
     seeds = sorted(cycles["seed"].unique().tolist())
