@@ -207,7 +207,9 @@ def test_an_adjudication_changes_what_the_model_trains_on(tmp_path, data):
             3: code[p.a],
             4: code[p.a],
         }  # the tie (0) and the unsure item (1) have no final label yet
-        assert p.service.snapshot.n_trained == 3
+        # a round is asked for every 2 labels (the unsure answer is none): the round asked by the 8th
+        # label may start before the 9th (item 4's) is committed, and the 9th asks for none
+        assert p.service.snapshot.n_trained in (2, 3)
         for item_id, label in (("0", p.b), ("2", p.b)):
             assert (
                 p.call(REVIEWER, "POST", "/api/review", {"item_id": item_id, "label": label}).status_code
