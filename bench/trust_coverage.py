@@ -184,26 +184,19 @@ def measure(learner, data, make, seed, name, n, targets, args, oracle) -> list[d
             "macro_f1": evaluate(data.test_labels, test.argmax(axis=1), data.classes).macro_f1,
             "cv_seconds": cv_seconds,
         }  # fmt: skip
-        shown = coverage(threshold, pool_ens, pool.argmax(axis=1), pool_truth)
-        measured = coverage(threshold, test_ens, test.argmax(axis=1), data.test_labels)
-        row.update(
-            estimated=shown.share, pool_precision=shown.precision,
-            test_coverage=measured.share, test_precision=measured.precision,
-        )  # fmt: skip
-        least_pool = coverage(threshold, pool_min, pool.argmax(axis=1), pool_truth)
-        least_test = coverage(threshold, test_min, test.argmax(axis=1), data.test_labels)
-        row.update(
-            estimated_min=least_pool.share, pool_precision_min=least_pool.precision,
-            test_coverage_min=least_test.share, test_precision_min=least_test.precision,
-        )  # fmt: skip
-        full_pool, full_test = (
-            coverage(threshold, pool, None, pool_truth),
-            coverage(threshold, test, None, data.test_labels),
+        shipped = pool.argmax(axis=1), test.argmax(axis=1)  # the full model's labels
+        variants = (  # suffix, pool and test scores, labels shipped (None: the scores' top class)
+            ("", pool_ens, test_ens, shipped),
+            ("_min", pool_min, test_min, shipped),
+            ("_full", pool, test, (None, None)),
         )
-        row.update(
-            estimated_full=full_pool.share, pool_precision_full=full_pool.precision,
-            test_coverage_full=full_test.share, test_precision_full=full_test.precision,
-        )  # fmt: skip
+        for v, pool_scores, test_scores, (pool_labels, test_labels) in variants:
+            shown = coverage(threshold, pool_scores, pool_labels, pool_truth)
+            measured = coverage(threshold, test_scores, test_labels, data.test_labels)
+            row.update({
+                f"estimated{v}": shown.share, f"pool_precision{v}": shown.precision,
+                f"test_coverage{v}": measured.share, f"test_precision{v}": measured.precision,
+            })  # fmt: skip
         out.append(row)
     if args.errors and args.noise:
         flagged = label_errors(found.proba, given)

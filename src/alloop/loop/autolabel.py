@@ -209,35 +209,7 @@ def out_of_fold(
     """(len(texts), n_classes) probabilities, each row from a classifier trained on the other
     folds. ``pool_texts``: the unlabelled pool a classifier may learn label-free features from
     (the hybrid's n-grams and neighbour graph; built once and shared, so this costs nothing)."""
-    return _folds(make_classifier, texts, labels, n_classes, seed, folds, pool_texts)[0]
-
-
-def _folds(
-    make_classifier: Callable[[], Classifier],
-    texts: Sequence[str],
-    labels: np.ndarray,
-    n_classes: int,
-    seed: int,
-    folds: int,
-    pool_texts: Sequence[str] | None,
-) -> tuple[np.ndarray, list[Classifier]]:
-    from sklearn.model_selection import KFold
-
-    labels = np.asarray(labels, dtype=np.int64)
-    n = len(labels)
-    proba = np.zeros((n, n_classes))
-    models: list[Classifier] = []
-    if n < 2:
-        return proba, models
-    splits = KFold(n_splits=min(folds, n), shuffle=True, random_state=seed).split(np.arange(n))
-    for train, held_out in splits:
-        model = make_classifier()
-        if pool_texts is not None:
-            with_pool(model, pool_texts)
-        model.fit([texts[i] for i in train], labels[train])
-        proba[held_out] = model.predict_proba([texts[i] for i in held_out])
-        models.append(model)
-    return proba, models
+    return calibrate(make_classifier, texts, labels, n_classes, seed, folds, pool_texts).proba
 
 
 @dataclass(frozen=True)
@@ -296,8 +268,24 @@ def calibrate(
     folds: int = CV_FOLDS,
     pool_texts: Sequence[str] | None = None,
 ) -> Calibration:
+    """The labelled items' out-of-fold probabilities (``out_of_fold``) and the fold models that
+    gave them, kept to score the unlabelled items the same way (``Calibration.least_proba``)."""
+    from sklearn.model_selection import KFold
+
     labels = np.asarray(labels, dtype=np.int64)
-    proba, models = _folds(make_classifier, texts, labels, n_classes, seed, folds, pool_texts)
+    n = len(labels)
+    proba = np.zeros((n, n_classes))
+    models: list[Classifier] = []
+    if n < 2:
+        return Calibration(proba, labels)
+    splits = KFold(n_splits=min(folds, n), shuffle=True, random_state=seed).split(np.arange(n))
+    for train, held_out in splits:
+        model = make_classifier()
+        if pool_texts is not None:
+            with_pool(model, pool_texts)
+        model.fit([texts[i] for i in train], labels[train])
+        proba[held_out] = model.predict_proba([texts[i] for i in held_out])
+        models.append(model)
     return Calibration(proba, labels, tuple(models))
 
 
