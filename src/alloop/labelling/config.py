@@ -6,6 +6,7 @@ Stored in the project's ``label.db`` so that a restart needs only ``--project``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,10 @@ class LabelConfig:
     def classifier(self) -> str:
         return self.model.classifier
 
-    @property
+    @cached_property
     def taxonomy(self) -> Taxonomy | None:
-        """The category tree whose leaves are ``labels``, in their order; None for a flat label set."""
+        """The category tree whose leaves are ``labels``, in their order; None for a flat label set.
+        Built once per config: ``/api/stats`` asks for the strategy's name on every call."""
         from alloop.labelling.domain.tree import is_tree, tree_of
 
         if not is_tree(self.labels):
